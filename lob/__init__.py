@@ -1,0 +1,26 @@
+"""lobcore: a C-level limit order book and matching core for Python.
+
+    import lob
+    book = lob.OrderBook()
+    book.add(1, lob.BID, 10_000, 300)
+
+See the README and the API contract for the whole surface.
+"""
+from lob._book import OrderBook
+from lob.depth import Depth
+from lob.dtypes import EVENT_DTYPE
+from lob.errors import CrossedBookError, DuplicateOrderError, EventError, LobError, UnknownOrderError
+from lob.kinds import ADD, ASK, BID, CANCEL, CLEAR, EXECUTE, MODIFY, REDUCE, TRADE, EventKind, Side
+from lob import synth
+
+try:
+    from lob._version import version as __version__
+except ImportError:  # a source tree that was never built
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "OrderBook", "Depth", "EVENT_DTYPE",
+    "LobError", "UnknownOrderError", "DuplicateOrderError", "CrossedBookError", "EventError",
+    "Side", "EventKind", "BID", "ASK", "ADD", "REDUCE", "CANCEL", "EXECUTE", "TRADE", "MODIFY", "CLEAR",
+    "synth", "__version__",
+]

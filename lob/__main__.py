@@ -1,0 +1,5 @@
+import sys
+
+from lob.cli import main
+
+sys.exit(main())

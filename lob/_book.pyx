@@ -1,0 +1,884 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""The order-by-order (L3) book: price-time priority, no matching.
+
+Layout (see _book.pxd): orders in a pooled array with a free list; each price
+level an intrusive doubly linked FIFO of its orders with their total; an
+open-addressing id map from order id to pool slot (src/lob_idmap.h); per side a
+sorted ladder of occupied levels, best last (src/lob_ladder.h).  The c_*
+methods hold no Python objects and return status codes; the Python methods
+convert arguments, call them, and turn codes into the contract's exceptions.
+Every c_* method validates and reserves memory before it changes anything, so
+a refused call leaves the book exactly as it was.
+"""
+from libc.stdint cimport int64_t, uint64_t, uint32_t
+from libc.stdlib cimport realloc, free
+from libc.string cimport memset
+from libc.math cimport NAN
+
+from lob._convert cimport to_int64, to_uint64, to_side
+
+import numpy as np
+
+from lob.errors import CrossedBookError, DuplicateOrderError, UnknownOrderError
+from lob.depth import Depth
+
+cdef enum:
+    BID = 0
+    ASK = 1
+    MAX_SLOTS = 0x80000000   # pools stop doubling here; LOB_NIL stays free
+
+# 2**53: below it an int64 converts to double exactly.
+cdef int64_t EXACT_DOUBLE = 9007199254740992
+
+SNAPSHOT_DTYPE = np.dtype([("order_id", "<u8"), ("side", "i1"), ("price", "<i8"), ("qty", "<i8")])
+
+_SIDE_NAME = ("bid", "ask")
+
+
+cdef inline int64_t best_key_price(const lob_ladder *lad, int side) noexcept nogil:
+    cdef int64_t key = lad.keys[lad.n - 1]
+    return key if side == BID else ~key
+
+
+cdef class OrderBook:
+    """An order-by-order (L3) limit order book with price-time priority.
+
+    Prices are int64 in the caller's own integer unit (ticks, LOBSTER's
+    dollars x 10000, ITCH's 1e-4 dollars); quantities are int64 > 0; order ids
+    are integers in [0, 2**64).  The book never matches: ``add`` refuses an
+    order that would lock or cross the book unless ``allow_cross=True`` (for
+    replaying venue feeds that are momentarily crossed).
+
+    Every call that raises leaves the book exactly as it was.
+    """
+
+    def __cinit__(self, allow_cross=False):
+        self.orders = NULL
+        self.orders_cap = 0
+        self.orders_used = 0
+        self.free_order = LOB_NIL
+        self.levels = NULL
+        self.levels_cap = 0
+        self.levels_used = 0
+        self.free_level = LOB_NIL
+        lob_ladder_init(&self.ladder[0])
+        lob_ladder_init(&self.ladder[1])
+        if lob_idmap_init(&self.ids, 10) != 0:
+            raise MemoryError("OrderBook: cannot allocate the order id map")
+        self.allow_cross = bool(allow_cross)
+        self.flow_buy = 0
+        self.flow_sell = 0
+        self.flow_trades = 0
+        self.flow_last_price = 0
+        self.flow_has_last = False
+        lob_i128_zero(&self.flow_notional)
+
+    def __init__(self, allow_cross=False):
+        """Make an empty book.
+
+        allow_cross: accept adds and modifies that lock or cross the book
+        (bid >= best ask or ask <= best bid) instead of raising
+        ``CrossedBookError``.
+        """
+
+    def __dealloc__(self):
+        free(self.orders)
+        free(self.levels)
+        lob_idmap_free(&self.ids)
+        lob_ladder_free(&self.ladder[0])
+        lob_ladder_free(&self.ladder[1])
+
+    # ------------------------------------------------------------------
+    # C level: memory
+
+    cdef int reserve_order(self) noexcept nogil:
+        """Room for one more order in the pool and the id map."""
+        cdef uint32_t cap
+        cdef Order *grown
+        if self.free_order == LOB_NIL and self.orders_used == self.orders_cap:
+            if self.orders_cap >= MAX_SLOTS:
+                return E_FULL
+            cap = 1024 if self.orders_cap == 0 else self.orders_cap * 2
+            grown = <Order *>realloc(self.orders, cap * sizeof(Order))
+            if grown == NULL:
+                return E_NOMEM
+            self.orders = grown
+            self.orders_cap = cap
+        if lob_idmap_reserve(&self.ids, <const char *>self.orders, sizeof(Order)) != 0:
+            return E_NOMEM
+        return OK
+
+    cdef int reserve_level(self, int side) noexcept nogil:
+        """Room for one more level on `side`, in the level pool and the ladder."""
+        cdef uint32_t cap
+        cdef Level *grown
+        if self.free_level == LOB_NIL and self.levels_used == self.levels_cap:
+            if self.levels_cap >= MAX_SLOTS:
+                return E_FULL
+            cap = 256 if self.levels_cap == 0 else self.levels_cap * 2
+            grown = <Level *>realloc(self.levels, cap * sizeof(Level))
+            if grown == NULL:
+                return E_NOMEM
+            self.levels = grown
+            self.levels_cap = cap
+        if lob_ladder_reserve(&self.ladder[side]) != 0:
+            return E_NOMEM
+        return OK
+
+    # ------------------------------------------------------------------
+    # C level: structure
+
+    cdef uint32_t c_find(self, uint64_t order_id) noexcept nogil:
+        return lob_idmap_find(&self.ids, order_id, <const char *>self.orders, sizeof(Order))
+
+    cdef uint32_t level_for(self, int side, int64_t price) noexcept nogil:
+        """The level at `price`, created if absent (reserve_level first)."""
+        cdef lob_ladder *lad = &self.ladder[side]
+        cdef int64_t key = lob_ladder_key(side, price)
+        cdef size_t pos = lob_ladder_lower_bound(lad, key)
+        cdef uint32_t slot
+        cdef Level *lvl
+        if pos < lad.n and lad.keys[pos] == key:
+            return lad.levels[pos]
+        if self.free_level != LOB_NIL:
+            slot = self.free_level
+            self.free_level = self.levels[slot].head
+        else:
+            slot = self.levels_used
+            self.levels_used += 1
+        lvl = &self.levels[slot]
+        lvl.price = price
+        lvl.qty = 0
+        lvl.head = LOB_NIL
+        lvl.tail = LOB_NIL
+        lvl.count = 0
+        lvl.side = side
+        lob_ladder_insert_at(lad, pos, key, slot)
+        return slot
+
+    cdef void drop_level(self, uint32_t level) noexcept nogil:
+        cdef Level *lvl = &self.levels[level]
+        cdef lob_ladder *lad = &self.ladder[lvl.side]
+        cdef int64_t key = lob_ladder_key(lvl.side, lvl.price)
+        cdef size_t pos
+        if lad.keys[lad.n - 1] == key:   # the touch: nearly always
+            pos = lad.n - 1
+        else:
+            pos = lob_ladder_lower_bound(lad, key)
+        lob_ladder_erase_at(lad, pos)
+        lvl.head = self.free_level
+        self.free_level = level
+
+    cdef void link_tail(self, uint32_t slot, uint32_t level) noexcept nogil:
+        cdef Order *o = &self.orders[slot]
+        cdef Level *lvl = &self.levels[level]
+        o.level = level
+        o.next = LOB_NIL
+        o.prev = lvl.tail
+        if lvl.tail != LOB_NIL:
+            self.orders[lvl.tail].next = slot
+        else:
+            lvl.head = slot
+        lvl.tail = slot
+        lvl.qty += o.qty
+        lvl.count += 1
+
+    cdef void unlink(self, uint32_t slot) noexcept nogil:
+        """Take an order out of its level's FIFO; drops the level if it empties."""
+        cdef Order *o = &self.orders[slot]
+        cdef Level *lvl = &self.levels[o.level]
+        if o.prev != LOB_NIL:
+            self.orders[o.prev].next = o.next
+        else:
+            lvl.head = o.next
+        if o.next != LOB_NIL:
+            self.orders[o.next].prev = o.prev
+        else:
+            lvl.tail = o.prev
+        lvl.qty -= o.qty
+        lvl.count -= 1
+        if lvl.count == 0:
+            self.drop_level(o.level)
+
+    cdef void release_order(self, uint32_t slot) noexcept nogil:
+        """Forget an unlinked order: id map entry and pool slot."""
+        lob_idmap_erase(&self.ids, self.orders[slot].order_id, slot,
+                        <const char *>self.orders, sizeof(Order))
+        self.orders[slot].next = self.free_order
+        self.free_order = slot
+
+    cdef int check_cross(self, int side, int64_t price) noexcept nogil:
+        cdef lob_ladder *opp = &self.ladder[1 - side]
+        if opp.n == 0:
+            return OK
+        if side == BID:
+            if price >= best_key_price(opp, ASK):
+                return E_CROSSED
+        elif price <= best_key_price(opp, BID):
+            return E_CROSSED
+        return OK
+
+    cdef void c_record_trade(self, int aggressor, int64_t price, int64_t qty) noexcept nogil:
+        if aggressor == BID:
+            self.flow_buy += qty
+        else:
+            self.flow_sell += qty
+        self.flow_trades += 1
+        self.flow_last_price = price
+        self.flow_has_last = True
+        lob_i128_add_mul(&self.flow_notional, price, qty)
+
+    # ------------------------------------------------------------------
+    # C level: events
+
+    cdef int c_add(self, uint64_t order_id, int side, int64_t price, int64_t qty) noexcept nogil:
+        cdef int status
+        cdef uint32_t slot
+        cdef Order *o
+        if <unsigned>side > 1:
+            return E_SIDE
+        if qty <= 0:
+            return E_QTY
+        if self.c_find(order_id) != LOB_NIL:
+            return E_DUPLICATE
+        if not self.allow_cross:
+            status = self.check_cross(side, price)
+            if status:
+                return status
+        status = self.reserve_order()
+        if status:
+            return status
+        status = self.reserve_level(side)
+        if status:
+            return status
+        if self.free_order != LOB_NIL:
+            slot = self.free_order
+            self.free_order = self.orders[slot].next
+        else:
+            slot = self.orders_used
+            self.orders_used += 1
+        o = &self.orders[slot]
+        o.order_id = order_id
+        o.qty = qty
+        o.flags = 0
+        lob_idmap_insert(&self.ids, order_id, slot)
+        self.link_tail(slot, self.level_for(side, price))
+        return OK
+
+    cdef int c_cancel(self, uint64_t order_id, int64_t *out_qty) noexcept nogil:
+        cdef uint32_t slot = self.c_find(order_id)
+        if slot == LOB_NIL:
+            return E_UNKNOWN
+        out_qty[0] = self.orders[slot].qty
+        self.unlink(slot)
+        self.release_order(slot)
+        return OK
+
+    cdef int c_reduce(self, uint64_t order_id, int64_t qty, int64_t *out_left) noexcept nogil:
+        cdef uint32_t slot
+        cdef Order *o
+        if qty <= 0:
+            return E_QTY
+        slot = self.c_find(order_id)
+        if slot == LOB_NIL:
+            return E_UNKNOWN
+        o = &self.orders[slot]
+        if qty > o.qty:
+            return E_QTY_ABOVE
+        if qty == o.qty:
+            self.unlink(slot)
+            self.release_order(slot)
+            out_left[0] = 0
+        else:
+            o.qty -= qty
+            self.levels[o.level].qty -= qty
+            out_left[0] = o.qty
+        return OK
+
+    cdef int c_execute(self, uint64_t order_id, int64_t qty, int64_t *out_left) noexcept nogil:
+        cdef uint32_t slot
+        cdef Level *lvl
+        if qty <= 0:
+            return E_QTY
+        slot = self.c_find(order_id)
+        if slot == LOB_NIL:
+            return E_UNKNOWN
+        if qty > self.orders[slot].qty:
+            return E_QTY_ABOVE
+        lvl = &self.levels[self.orders[slot].level]
+        # a resting bid executed means a sell aggressor, and vice versa
+        self.c_record_trade(1 - <int>lvl.side, lvl.price, qty)
+        return self.c_reduce(order_id, qty, out_left)
+
+    cdef int c_modify(self, uint64_t order_id, int64_t price, int64_t qty) noexcept nogil:
+        cdef uint32_t slot
+        cdef Order *o
+        cdef Level *lvl
+        cdef int side, status
+        if qty <= 0:
+            return E_QTY
+        slot = self.c_find(order_id)
+        if slot == LOB_NIL:
+            return E_UNKNOWN
+        o = &self.orders[slot]
+        lvl = &self.levels[o.level]
+        side = lvl.side
+        if price == lvl.price and qty <= o.qty:
+            # same price, no growth: keeps its place in the queue
+            lvl.qty -= o.qty - qty
+            o.qty = qty
+            return OK
+        if not self.allow_cross:
+            status = self.check_cross(side, price)
+            if status:
+                return status
+        status = self.reserve_level(side)
+        if status:
+            return status
+        self.unlink(slot)
+        self.orders[slot].qty = qty
+        self.link_tail(slot, self.level_for(side, price))
+        return OK
+
+    cdef int c_trade(self, int side, int64_t price, int64_t qty) noexcept nogil:
+        if <unsigned>side > 1:
+            return E_SIDE
+        if qty <= 0:
+            return E_QTY
+        self.c_record_trade(side, price, qty)
+        return OK
+
+    cdef void c_clear(self) noexcept nogil:
+        """Every resting order goes; memory and trade-flow counters stay."""
+        memset(self.ids.buckets, 0, (self.ids.mask + 1) * sizeof(uint32_t))
+        self.ids.count = 0
+        self.orders_used = 0
+        self.free_order = LOB_NIL
+        self.levels_used = 0
+        self.free_level = LOB_NIL
+        self.ladder[0].n = 0
+        self.ladder[1].n = 0
+
+    # ------------------------------------------------------------------
+    # C level: signals
+
+    cdef int64_t c_side_qty(self, int side, Py_ssize_t levels) noexcept nogil:
+        cdef lob_ladder *lad = &self.ladder[side]
+        cdef Py_ssize_t i, n = <Py_ssize_t>lad.n
+        cdef int64_t total = 0
+        cdef Py_ssize_t stop = n - levels if levels < n else 0
+        i = n - 1
+        while i >= stop:
+            total += self.levels[lad.levels[i]].qty
+            i -= 1
+        return total
+
+    cdef double c_microprice(self) noexcept nogil:
+        cdef lob_ladder *b = &self.ladder[BID]
+        cdef lob_ladder *a = &self.ladder[ASK]
+        cdef double bq, aq
+        if b.n == 0 or a.n == 0:
+            return NAN
+        bq = <double>self.levels[b.levels[b.n - 1]].qty
+        aq = <double>self.levels[a.levels[a.n - 1]].qty
+        return (<double>best_key_price(b, BID) * aq + <double>best_key_price(a, ASK) * bq) / (bq + aq)
+
+    cdef double c_imbalance(self, Py_ssize_t levels) noexcept nogil:
+        cdef int64_t bq = self.c_side_qty(BID, levels)
+        cdef int64_t aq = self.c_side_qty(ASK, levels)
+        if bq + aq == 0:
+            return NAN
+        return <double>(bq - aq) / <double>(bq + aq)
+
+    # ------------------------------------------------------------------
+    # Python: errors
+
+    cdef raise_status(self, int status, uint64_t order_id, int side, int64_t price, int64_t qty):
+        cdef uint32_t slot
+        cdef lob_ladder *opp
+        if status == E_QTY:
+            raise ValueError(f"qty must be > 0, got {qty}")
+        if status == E_QTY_ABOVE:
+            slot = self.c_find(order_id)
+            raise ValueError(f"qty={qty} is above the {self.orders[slot].qty} resting "
+                             f"for order_id={order_id}")
+        if status == E_UNKNOWN:
+            raise UnknownOrderError(f"order_id={order_id} is not resting")
+        if status == E_DUPLICATE:
+            raise DuplicateOrderError(f"order_id={order_id} is already resting")
+        if status == E_CROSSED:
+            opp = &self.ladder[1 - side]
+            raise CrossedBookError(
+                f"{_SIDE_NAME[side]} order_id={order_id} at price={price} would cross the book "
+                f"(best {_SIDE_NAME[1 - side]} {best_key_price(opp, 1 - side)}); "
+                f"use OrderBook(allow_cross=True) to replay crossed feeds")
+        if status == E_SIDE:
+            raise ValueError(f"side must be 0 (BID) or 1 (ASK), got {side}")
+        if status == E_FULL:
+            raise MemoryError("OrderBook is full: at most 2**31 resting orders and levels")
+        raise MemoryError("OrderBook: out of memory")
+
+    # ------------------------------------------------------------------
+    # Python: events
+
+    def add(self, order_id, side, price, qty):
+        """Rest a new order at the back of the queue at `price`.
+
+        order_id: int in [0, 2**64), not already resting.
+        side: 0 (BID) or 1 (ASK).
+        price: int64 in the caller's price unit.
+        qty: int64 > 0, shares or contracts.
+        Raises DuplicateOrderError, CrossedBookError (unless allow_cross), or
+        ValueError / TypeError / OverflowError naming the bad field.
+        """
+        cdef uint64_t oid = to_uint64(order_id, "order_id")
+        cdef int s = to_side(side)
+        cdef int64_t p = to_int64(price, "price")
+        cdef int64_t q = to_int64(qty, "qty")
+        cdef int status = self.c_add(oid, s, p, q)
+        if status:
+            self.raise_status(status, oid, s, p, q)
+
+    def cancel(self, order_id):
+        """Delete a resting order; returns the qty it had resting (shares)."""
+        cdef uint64_t oid = to_uint64(order_id, "order_id")
+        cdef int64_t left = 0
+        cdef int status = self.c_cancel(oid, &left)
+        if status:
+            self.raise_status(status, oid, 0, 0, 0)
+        return left
+
+    def reduce(self, order_id, qty):
+        """Cancel `qty` shares of a resting order (partial cancel, keeps its
+        queue place); returns the qty left.  Reducing by all of it removes the
+        order and returns 0.  qty must be in (0, resting qty]."""
+        cdef uint64_t oid = to_uint64(order_id, "order_id")
+        cdef int64_t q = to_int64(qty, "qty")
+        cdef int64_t left = 0
+        cdef int status = self.c_reduce(oid, q, &left)
+        if status:
+            self.raise_status(status, oid, 0, 0, q)
+        return left
+
+    def execute(self, order_id, qty):
+        """A resting visible order trades `qty` shares at its own price;
+        returns the qty left (0 removes it).  Recorded as a trade whose
+        aggressor is the other side (a resting ask executed is a buy)."""
+        cdef uint64_t oid = to_uint64(order_id, "order_id")
+        cdef int64_t q = to_int64(qty, "qty")
+        cdef int64_t left = 0
+        cdef int status = self.c_execute(oid, q, &left)
+        if status:
+            self.raise_status(status, oid, 0, 0, q)
+        return left
+
+    def modify(self, order_id, price, qty):
+        """Cancel-replace a resting order to `price` and `qty` (> 0).
+
+        The order keeps its queue place only when the price is unchanged and
+        qty does not grow; otherwise it goes to the back of the queue at its
+        (new) price.  The cross check applies to the new price."""
+        cdef uint64_t oid = to_uint64(order_id, "order_id")
+        cdef int64_t p = to_int64(price, "price")
+        cdef int64_t q = to_int64(qty, "qty")
+        cdef int status = self.c_modify(oid, p, q)
+        cdef uint32_t slot
+        if status:
+            slot = self.c_find(oid)
+            self.raise_status(status, oid,
+                              self.levels[self.orders[slot].level].side if slot != LOB_NIL else 0, p, q)
+
+    def trade(self, side, price, qty):
+        """Record a trade print that touches no visible order (hidden
+        liquidity, auction cross).  side is the AGGRESSOR's side."""
+        cdef int s = to_side(side)
+        cdef int64_t p = to_int64(price, "price")
+        cdef int64_t q = to_int64(qty, "qty")
+        cdef int status = self.c_trade(s, p, q)
+        if status:
+            self.raise_status(status, 0, s, p, q)
+
+    def clear(self):
+        """Remove every resting order (a venue's book clear).  Trade-flow
+        counters are kept; reset_flow() zeroes them."""
+        self.c_clear()
+
+    def reset_flow(self):
+        """Zero the trade-flow counters (volume delta, buy/sell volume, trade
+        count, vwap, last trade price); the book itself is untouched."""
+        self.flow_buy = 0
+        self.flow_sell = 0
+        self.flow_trades = 0
+        self.flow_last_price = 0
+        self.flow_has_last = False
+        lob_i128_zero(&self.flow_notional)
+
+    # ------------------------------------------------------------------
+    # Python: top of book
+
+    @property
+    def best_bid(self):
+        """Highest bid price (int), or None when there are no bids."""
+        cdef lob_ladder *lad = &self.ladder[BID]
+        return best_key_price(lad, BID) if lad.n else None
+
+    @property
+    def best_ask(self):
+        """Lowest ask price (int), or None when there are no asks."""
+        cdef lob_ladder *lad = &self.ladder[ASK]
+        return best_key_price(lad, ASK) if lad.n else None
+
+    @property
+    def best_bid_qty(self):
+        """Total qty at the best bid (0 when there are no bids)."""
+        cdef lob_ladder *lad = &self.ladder[BID]
+        return self.levels[lad.levels[lad.n - 1]].qty if lad.n else 0
+
+    @property
+    def best_ask_qty(self):
+        """Total qty at the best ask (0 when there are no asks)."""
+        cdef lob_ladder *lad = &self.ladder[ASK]
+        return self.levels[lad.levels[lad.n - 1]].qty if lad.n else 0
+
+    @property
+    def spread(self):
+        """best_ask - best_bid (int, price units), or None if a side is empty."""
+        if self.ladder[BID].n == 0 or self.ladder[ASK].n == 0:
+            return None
+        return <object>best_key_price(&self.ladder[ASK], ASK) - <object>best_key_price(&self.ladder[BID], BID)
+
+    @property
+    def mid(self):
+        """(best_bid + best_ask) / 2 as a float, nan if a side is empty."""
+        cdef int64_t b, a
+        if self.ladder[BID].n == 0 or self.ladder[ASK].n == 0:
+            return NAN
+        b = best_key_price(&self.ladder[BID], BID)
+        a = best_key_price(&self.ladder[ASK], ASK)
+        if -EXACT_DOUBLE < b < EXACT_DOUBLE and -EXACT_DOUBLE < a < EXACT_DOUBLE:
+            return (<double>b + <double>a) * 0.5
+        return (<object>b + <object>a) / 2   # exact ints, one rounding
+
+    def microprice(self):
+        """(bid*ask_qty + ask*bid_qty) / (bid_qty + ask_qty) at the best level,
+        a float in price units; nan if a side is empty."""
+        return self.c_microprice()
+
+    def imbalance(self, levels=1):
+        """(B - A) / (B + A) over the total qty of the best `levels` (>= 1)
+        levels of each side: +1 all bids, -1 all asks; nan when both sides are
+        empty."""
+        cdef Py_ssize_t n = to_int64(levels, "levels")
+        if n < 1:
+            raise ValueError(f"levels must be >= 1, got {levels!r}")
+        return self.c_imbalance(n)
+
+    # ------------------------------------------------------------------
+    # Python: trade flow
+
+    @property
+    def volume_delta(self):
+        """Buy-aggressor qty minus sell-aggressor qty since the last reset_flow()."""
+        return self.flow_buy - self.flow_sell
+
+    @property
+    def buy_volume(self):
+        """Qty traded with a buy aggressor since the last reset_flow()."""
+        return self.flow_buy
+
+    @property
+    def sell_volume(self):
+        """Qty traded with a sell aggressor since the last reset_flow()."""
+        return self.flow_sell
+
+    @property
+    def trade_count(self):
+        """Trades recorded (executes, trade prints, engine fills) since the last reset_flow()."""
+        return self.flow_trades
+
+    @property
+    def vwap(self):
+        """Volume-weighted average trade price (float, price units) since the
+        last reset_flow(); nan before the first trade.  The notional is summed
+        exactly in 128 bits."""
+        cdef int64_t volume = self.flow_buy + self.flow_sell
+        if volume == 0:
+            return NAN
+        return lob_i128_to_double(&self.flow_notional) / <double>volume
+
+    @property
+    def last_trade_price(self):
+        """Price of the last trade (int), or None before one."""
+        return self.flow_last_price if self.flow_has_last else None
+
+    # ------------------------------------------------------------------
+    # Python: inspection
+
+    def __len__(self):
+        return self.ids.count
+
+    def __contains__(self, order_id):
+        try:
+            return self.c_find(to_uint64(order_id, "order_id")) != LOB_NIL
+        except (TypeError, OverflowError):
+            return False
+
+    cdef uint32_t _slot(self, object order_id) except? 0xFFFFFFFF:
+        cdef uint64_t oid = to_uint64(order_id, "order_id")
+        cdef uint32_t slot = self.c_find(oid)
+        if slot == LOB_NIL:
+            raise UnknownOrderError(f"order_id={oid} is not resting")
+        return slot
+
+    def order(self, order_id):
+        """(side, price, qty) of a resting order."""
+        cdef uint32_t slot = self._slot(order_id)
+        cdef Level *lvl = &self.levels[self.orders[slot].level]
+        return (<int>lvl.side, lvl.price, self.orders[slot].qty)
+
+    def queue_ahead(self, order_id):
+        """Total qty resting before this order at its price (shares)."""
+        cdef uint32_t slot = self._slot(order_id)
+        cdef int64_t ahead = 0
+        slot = self.orders[slot].prev
+        while slot != LOB_NIL:
+            ahead += self.orders[slot].qty
+            slot = self.orders[slot].prev
+        return ahead
+
+    cdef uint32_t _level_at(self, int side, int64_t price) noexcept:
+        cdef lob_ladder *lad = &self.ladder[side]
+        cdef int64_t key = lob_ladder_key(side, price)
+        cdef size_t pos = lob_ladder_lower_bound(lad, key)
+        if pos < lad.n and lad.keys[pos] == key:
+            return lad.levels[pos]
+        return LOB_NIL
+
+    def level_qty(self, side, price):
+        """Total qty resting at (side, price); 0 if no order rests there."""
+        cdef uint32_t level = self._level_at(to_side(side), to_int64(price, "price"))
+        return self.levels[level].qty if level != LOB_NIL else 0
+
+    def level_count(self, side):
+        """Number of occupied price levels on `side`."""
+        return self.ladder[to_side(side)].n
+
+    def orders_at(self, side, price):
+        """Ids of the orders resting at (side, price), in FIFO order."""
+        cdef uint32_t level = self._level_at(to_side(side), to_int64(price, "price"))
+        cdef uint32_t slot
+        cdef list ids = []
+        if level == LOB_NIL:
+            return ids
+        slot = self.levels[level].head
+        while slot != LOB_NIL:
+            ids.append(self.orders[slot].order_id)
+            slot = self.orders[slot].next
+        return ids
+
+    def depth(self, levels=10):
+        """The best `levels` (>= 0) levels of each side, best first, as
+        lob.Depth(bid_price, bid_qty, ask_price, ask_qty): four int64 NumPy
+        arrays with one row per occupied level (at most `levels`)."""
+        cdef Py_ssize_t want = to_int64(levels, "levels")
+        cdef Py_ssize_t nb, na, i
+        cdef lob_ladder *lad
+        cdef int64_t[:, ::1] bids
+        cdef int64_t[:, ::1] asks
+        if want < 0:
+            raise ValueError(f"levels must be >= 0, got {levels!r}")
+        nb = min(want, <Py_ssize_t>self.ladder[BID].n)
+        na = min(want, <Py_ssize_t>self.ladder[ASK].n)
+        bid_arr = np.empty((2, nb), dtype=np.int64)
+        ask_arr = np.empty((2, na), dtype=np.int64)
+        bids = bid_arr
+        asks = ask_arr
+        lad = &self.ladder[BID]
+        for i in range(nb):
+            bids[0, i] = self.levels[lad.levels[lad.n - 1 - i]].price
+            bids[1, i] = self.levels[lad.levels[lad.n - 1 - i]].qty
+        lad = &self.ladder[ASK]
+        for i in range(na):
+            asks[0, i] = self.levels[lad.levels[lad.n - 1 - i]].price
+            asks[1, i] = self.levels[lad.levels[lad.n - 1 - i]].qty
+        return Depth(bid_arr[0], bid_arr[1], ask_arr[0], ask_arr[1])
+
+    def __repr__(self):
+        return (f"<OrderBook orders={self.ids.count} bid={self.best_bid}x{self.best_bid_qty} "
+                f"ask={self.best_ask}x{self.best_ask_qty}>")
+
+    def memory_bytes(self):
+        """Bytes of C memory the book holds (pools, id map, ladders)."""
+        return (<size_t>self.orders_cap * sizeof(Order) + <size_t>self.levels_cap * sizeof(Level)
+                + lob_idmap_bytes(&self.ids)
+                + (self.ladder[0].cap + self.ladder[1].cap) * (sizeof(int64_t) + sizeof(uint32_t)))
+
+    # ------------------------------------------------------------------
+    # Invariants
+
+    def check(self):
+        """Verify every internal invariant: FIFO links, level totals and
+        counts, ladder order and sides, best prices, the id map, the free
+        lists, and (unless allow_cross) an uncrossed book.  Raises
+        AssertionError naming the first broken one; returns None."""
+        cdef int side
+        cdef size_t pos
+        cdef uint32_t level, slot, prev, nlive = 0, nfree = 0, nlevels = 0
+        cdef int64_t qty_sum
+        cdef uint32_t count
+        cdef Level *lvl
+        cdef lob_ladder *lad
+        for side in range(2):
+            lad = &self.ladder[side]
+            for pos in range(lad.n):
+                if pos and lad.keys[pos - 1] >= lad.keys[pos]:
+                    raise AssertionError(f"{_SIDE_NAME[side]} ladder not strictly sorted at {pos}")
+                level = lad.levels[pos]
+                if level >= self.levels_used:
+                    raise AssertionError(f"{_SIDE_NAME[side]} ladder entry {pos} names level slot {level} "
+                                         f"beyond {self.levels_used}")
+                lvl = &self.levels[level]
+                if lvl.side != side:
+                    raise AssertionError(f"level {lvl.price} on the {_SIDE_NAME[side]} ladder has side {lvl.side}")
+                if lob_ladder_key(side, lvl.price) != lad.keys[pos]:
+                    raise AssertionError(f"{_SIDE_NAME[side]} ladder key at {pos} does not match level price {lvl.price}")
+                if lvl.count == 0 or lvl.head == LOB_NIL:
+                    raise AssertionError(f"empty {_SIDE_NAME[side]} level {lvl.price} still on the ladder")
+                nlevels += 1
+                qty_sum = 0
+                count = 0
+                prev = LOB_NIL
+                slot = lvl.head
+                while slot != LOB_NIL:
+                    if slot >= self.orders_used:
+                        raise AssertionError(f"level {lvl.price} links to slot {slot} beyond the pool")
+                    if self.orders[slot].prev != prev:
+                        raise AssertionError(f"FIFO at {_SIDE_NAME[side]} {lvl.price}: prev link of order "
+                                             f"{self.orders[slot].order_id} is broken")
+                    if self.orders[slot].level != level:
+                        raise AssertionError(f"order {self.orders[slot].order_id} sits at level {lvl.price} "
+                                             f"but names another level")
+                    if self.orders[slot].qty <= 0:
+                        raise AssertionError(f"order {self.orders[slot].order_id} has qty {self.orders[slot].qty}")
+                    if self.c_find(self.orders[slot].order_id) != slot:
+                        raise AssertionError(f"id map does not map order {self.orders[slot].order_id} to its slot")
+                    qty_sum += self.orders[slot].qty
+                    count += 1
+                    if count > self.orders_used:
+                        raise AssertionError(f"FIFO at {_SIDE_NAME[side]} {lvl.price} has a cycle")
+                    prev = slot
+                    slot = self.orders[slot].next
+                if prev != lvl.tail:
+                    raise AssertionError(f"tail of {_SIDE_NAME[side]} level {lvl.price} is not its last order")
+                if qty_sum != lvl.qty:
+                    raise AssertionError(f"{_SIDE_NAME[side]} level {lvl.price} total {lvl.qty} != sum of orders {qty_sum}")
+                if count != lvl.count:
+                    raise AssertionError(f"{_SIDE_NAME[side]} level {lvl.price} count {lvl.count} != orders {count}")
+                nlive += count
+        if nlive != self.ids.count:
+            raise AssertionError(f"id map holds {self.ids.count} ids but {nlive} orders rest")
+        slot = self.free_order
+        while slot != LOB_NIL:
+            nfree += 1
+            if nfree > self.orders_used:
+                raise AssertionError("order free list has a cycle")
+            slot = self.orders[slot].next
+        if nlive + nfree != self.orders_used:
+            raise AssertionError(f"order pool leaks: {nlive} live + {nfree} free != {self.orders_used} used")
+        nfree = 0
+        level = self.free_level
+        while level != LOB_NIL:
+            nfree += 1
+            if nfree > self.levels_used:
+                raise AssertionError("level free list has a cycle")
+            level = self.levels[level].head
+        if nlevels + nfree != self.levels_used:
+            raise AssertionError(f"level pool leaks: {nlevels} live + {nfree} free != {self.levels_used} used")
+        if not self.allow_cross and self.ladder[BID].n and self.ladder[ASK].n:
+            if best_key_price(&self.ladder[BID], BID) >= best_key_price(&self.ladder[ASK], ASK):
+                raise AssertionError(f"book is crossed: bid {self.best_bid} >= ask {self.best_ask}")
+        if self.flow_buy < 0 or self.flow_sell < 0 or self.flow_trades < 0:
+            raise AssertionError("negative trade-flow counter")
+
+    # ------------------------------------------------------------------
+    # Pickle and copy
+
+    def snapshot(self):
+        """Every resting order as a NumPy array of (order_id, side, price, qty),
+        bids then asks, each side best level first and FIFO within a level."""
+        cdef Py_ssize_t i = 0
+        cdef int side
+        cdef size_t pos
+        cdef uint32_t slot
+        cdef Level *lvl
+        cdef Py_ssize_t n = self.ids.count
+        id_arr = np.empty(n, dtype=np.uint64)
+        side_arr = np.empty(n, dtype=np.int8)
+        price_arr = np.empty(n, dtype=np.int64)
+        qty_arr = np.empty(n, dtype=np.int64)
+        cdef uint64_t[::1] ids = id_arr
+        cdef signed char[::1] sides = side_arr
+        cdef int64_t[::1] prices = price_arr
+        cdef int64_t[::1] qtys = qty_arr
+        for side in range(2):
+            for pos in reversed(range(self.ladder[side].n)):
+                lvl = &self.levels[self.ladder[side].levels[pos]]
+                slot = lvl.head
+                while slot != LOB_NIL:
+                    ids[i] = self.orders[slot].order_id
+                    sides[i] = side
+                    prices[i] = lvl.price
+                    qtys[i] = self.orders[slot].qty
+                    i += 1
+                    slot = self.orders[slot].next
+        out = np.empty(n, dtype=SNAPSHOT_DTYPE)
+        out["order_id"] = id_arr
+        out["side"] = side_arr
+        out["price"] = price_arr
+        out["qty"] = qty_arr
+        return out
+
+    def _flow_state(self):
+        notional = (<object>self.flow_notional.hi << 64) + <object>self.flow_notional.lo
+        return (self.flow_buy, self.flow_sell, self.flow_trades, notional,
+                self.flow_last_price if self.flow_has_last else None)
+
+    def _restore(self, orders, flow):
+        """Load a snapshot() array and a _flow_state() tuple into an empty book."""
+        cdef bint allow = self.allow_cross
+        cdef int status
+        if self.ids.count:
+            raise ValueError("_restore needs an empty book")
+        self.allow_cross = True   # a crossed book pickles and comes back crossed
+        try:
+            for oid, side, price, qty in zip(orders["order_id"].tolist(), orders["side"].tolist(),
+                                             orders["price"].tolist(), orders["qty"].tolist()):
+                status = self.c_add(oid, side, price, qty)
+                if status:
+                    self.c_clear()
+                    self.raise_status(status, oid, side, price, qty)
+        finally:
+            self.allow_cross = allow
+        buy, sell, trades, notional, last = flow
+        self.flow_buy = buy
+        self.flow_sell = sell
+        self.flow_trades = trades
+        self.flow_notional.lo = notional & 0xFFFFFFFFFFFFFFFF
+        self.flow_notional.hi = notional >> 64
+        self.flow_has_last = last is not None
+        self.flow_last_price = last if last is not None else 0
+
+    def __reduce__(self):
+        return (_rebuild_book, (self.allow_cross, self.snapshot(), self._flow_state()))
+
+    def __copy__(self):
+        return _rebuild_book(self.allow_cross, self.snapshot(), self._flow_state())
+
+    def __deepcopy__(self, memo):
+        return _rebuild_book(self.allow_cross, self.snapshot(), self._flow_state())
+
+
+def _rebuild_book(allow_cross, orders, flow):
+    book = OrderBook(allow_cross)
+    book._restore(orders, flow)
+    return book

@@ -1,0 +1,37 @@
+# cython: language_level=3
+"""The benchmark floor: the same call shapes as OrderBook, doing nothing.
+
+A Python loop calling these costs the loop plus the call and nothing else, so
+a book method's time over this is what the book itself adds.
+"""
+
+
+cdef class EmptyBook:
+    """Empty methods with OrderBook's signatures (for bench/ baselines)."""
+
+    def add(self, order_id, side, price, qty):
+        pass
+
+    def cancel(self, order_id):
+        pass
+
+    def reduce(self, order_id, qty):
+        pass
+
+    def execute(self, order_id, qty):
+        pass
+
+    def modify(self, order_id, price, qty):
+        pass
+
+    def trade(self, side, price, qty):
+        pass
+
+    def microprice(self):
+        pass
+
+    def imbalance(self, levels=1):
+        pass
+
+    def depth(self, levels=10):
+        pass

@@ -1,0 +1,101 @@
+"""The `lob` command (also `python -m lob`)."""
+import argparse
+import math
+import sys
+import time
+
+import numpy as np
+
+import lob
+from lob.kinds import ADD, CANCEL, CLEAR, EXECUTE, MODIFY, REDUCE, TRADE
+
+
+def replay_calls(book, events, sample_signals=True):
+    """Apply an EVENT_DTYPE array one call at a time; returns per-event
+    microprice, top-level imbalance and volume delta (NumPy arrays), or None
+    when sample_signals is false."""
+    n = len(events)
+    if sample_signals:
+        micro = np.empty(n)
+        imb = np.empty(n)
+        vdelta = np.empty(n, dtype=np.int64)
+    add, cancel, execute, reduce_, modify, trade = (
+        book.add, book.cancel, book.execute, book.reduce, book.modify, book.trade)
+    columns = zip(events["kind"].tolist(), events["side"].tolist(), events["order_id"].tolist(),
+                  events["price"].tolist(), events["qty"].tolist())
+    for i, (kind, side, oid, price, qty) in enumerate(columns):
+        if kind == ADD:
+            add(oid, side, price, qty)
+        elif kind == CANCEL:
+            cancel(oid)
+        elif kind == EXECUTE:
+            execute(oid, qty)
+        elif kind == REDUCE:
+            reduce_(oid, qty)
+        elif kind == MODIFY:
+            modify(oid, price, qty)
+        elif kind == TRADE:
+            trade(side, price, qty)
+        elif kind == CLEAR:
+            book.clear()
+        else:
+            raise ValueError(f"event {i}: unknown kind {kind}")
+        if sample_signals:
+            micro[i] = book.microprice()
+            imb[i] = book.imbalance()
+            vdelta[i] = book.volume_delta
+    return (micro, imb, vdelta) if sample_signals else None
+
+
+def _stats(name, values, unit=""):
+    finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
+    if len(finite) == 0:
+        return f"  {name:<13} (undefined throughout)"
+    return (f"  {name:<13} mean {np.mean(finite):14.4f}  std {np.std(finite):12.4f}  "
+            f"min {np.min(finite):14.4f}  max {np.max(finite):14.4f}{unit}")
+
+
+def demo(args) -> int:
+    events = lob.synth.generate(args.events, seed=args.seed)
+    book = lob.OrderBook()
+    start = time.perf_counter()
+    micro, imb, vdelta = replay_calls(book, events)
+    elapsed = time.perf_counter() - start
+    book.check()
+    kinds = np.bincount(events["kind"], minlength=8)
+    print(f"lobcore {lob.__version__}: replayed {len(events):,} synthetic L3 events (seed {args.seed}) "
+          f"one Python call each, reading microprice, imbalance and volume delta after every event")
+    print(f"  mix           {', '.join(f'{lob.EventKind(k).name.lower()} {kinds[k]:,}' for k in range(1, 8) if kinds[k])}")
+    print(f"  time          {elapsed:.3f} s, {len(events) / elapsed:,.0f} events/s, "
+          f"{elapsed / max(len(events), 1) * 1e9:.0f} ns/event")
+    print(f"  final book    {len(book):,} orders, {book.level_count(lob.BID)} bid / "
+          f"{book.level_count(lob.ASK)} ask levels")
+    print(f"  top of book   bid {book.best_bid} x {book.best_bid_qty}   ask {book.best_ask} x {book.best_ask_qty}"
+          f"   spread {book.spread}   mid {book.mid}")
+    depth = book.depth(5)
+    print("  depth (5)     " + "  ".join(f"{p}x{q}" for p, q in zip(depth.bid_price, depth.bid_qty))
+          + "  |  " + "  ".join(f"{p}x{q}" for p, q in zip(depth.ask_price, depth.ask_qty)))
+    print(_stats("microprice", micro))
+    print(_stats("imbalance", imb))
+    print(_stats("volume delta", vdelta.astype(float)))
+    vwap = book.vwap
+    print(f"  trade flow    {book.trade_count:,} trades, buy {book.buy_volume:,} / sell {book.sell_volume:,}, "
+          f"vwap {vwap:.4f}" if not math.isnan(vwap) else "  trade flow    no trades")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="lob", description="lobcore: a C-level limit order book for Python")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_demo = sub.add_parser("demo", help="replay a synthetic L3 stream and print the book and signal statistics")
+    p_demo.add_argument("--events", type=int, default=1_000_000, help="events to generate (default 1,000,000)")
+    p_demo.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
+    p_demo.set_defaults(func=demo)
+    p_version = sub.add_parser("version", help="print the version")
+    p_version.set_defaults(func=lambda args: print(lob.__version__) or 0)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

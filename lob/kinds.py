@@ -1,0 +1,34 @@
+"""Sides and event kinds of the contract, as IntEnums and plain ints."""
+from enum import IntEnum
+
+__all__ = ["Side", "EventKind", "BID", "ASK", "ADD", "REDUCE", "CANCEL", "EXECUTE", "TRADE", "MODIFY", "CLEAR"]
+
+
+class Side(IntEnum):
+    """Book side: BID (0, buy orders) or ASK (1, sell orders)."""
+
+    BID = 0
+    ASK = 1
+
+
+class EventKind(IntEnum):
+    """Event kinds; 1 to 5 are numbered as LOBSTER numbers its message types."""
+
+    ADD = 1       # a new order rests
+    REDUCE = 2    # partial cancel
+    CANCEL = 3    # full delete
+    EXECUTE = 4   # a resting visible order trades
+    TRADE = 5     # a trade print that touches no visible order
+    MODIFY = 6    # cancel-replace
+    CLEAR = 7     # the venue cleared the book
+
+
+BID = 0
+ASK = 1
+ADD = 1
+REDUCE = 2
+CANCEL = 3
+EXECUTE = 4
+TRADE = 5
+MODIFY = 6
+CLEAR = 7

@@ -1,0 +1,429 @@
+"""Stateful property test: ``lob.OrderBook`` against the plain-Python ``ModelBook``.
+
+Hypothesis drives both books with the same mix of valid and invalid calls (unknown and
+duplicate ids, crossing adds/modifies, qty 0 / negative / above what rests, bad sides,
+out-of-range integers, floats and other wrong types, NumPy integers). For every call both
+must raise the same kind of error or return the same value; after every step an invariant
+compares all observable state and runs ``book.check()``. A rule also swaps the book for a
+pickle / deepcopy round-trip of itself mid-stream and checks that the original is not
+disturbed by later changes to the copy.
+
+Runs once with ``allow_cross=False`` and once with ``allow_cross=True``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import pickle
+
+import numpy as np
+from hypothesis import HealthCheck, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+import lob
+
+try:
+    from book_model import ModelBook
+except ImportError:  # tests/ collected as a package
+    from tests.book_model import ModelBook
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+UINT64_MAX = 2**64 - 1
+
+SETTINGS = settings(
+    max_examples=200,
+    stateful_step_count=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+# --------------------------------------------------------------------------- strategies
+ID_POOL = st.one_of(
+    st.integers(0, 15),
+    st.sampled_from([2**32, 2**63, UINT64_MAX]),
+)
+VALID_ID = st.one_of(ID_POOL, ID_POOL.map(np.uint64))
+BAD_ID = st.sampled_from(
+    [-1, -(2**63), 2**64, 2**70, 1.0, 0.0, 3.5, math.nan, None, "1", np.float64(2.0), np.int64(-1)]
+)
+
+SIDE = st.one_of(
+    st.sampled_from([0, 1]),
+    st.sampled_from([lob.BID, lob.ASK, lob.Side.BID, lob.Side.ASK, True, False]),
+    st.sampled_from([0, 1]).map(np.int64),
+)
+# Small bad sides only: a huge side's error type (ValueError or OverflowError) is not pinned down.
+BAD_SIDE = st.sampled_from([-1, 2, 3, 1.0, 0.0, None, "0", np.float64(1.0)])
+
+NEAR_PRICE = st.integers(90, 110)
+FAR_PRICE = st.sampled_from([-(10**12), 10**12, -(10**12) + 1, 10**12 - 1, -100, -1, 0, 1])
+PRICE = st.one_of(NEAR_PRICE, NEAR_PRICE, NEAR_PRICE, FAR_PRICE, NEAR_PRICE.map(np.int64))
+BAD_PRICE = st.sampled_from([2**63, -(2**63) - 1, 2**80, 100.0, 99.5, math.inf, None, "100"])
+
+QTY = st.one_of(
+    st.integers(1, 20),
+    st.integers(1, 20),
+    st.integers(1, 10**9),
+    st.integers(1, 20).map(np.int64),
+)
+BAD_QTY_VALUE = st.sampled_from([0, -1, -5, INT64_MIN, np.int64(0)])
+BAD_QTY_TYPE = st.sampled_from([2**63, 2**64, 1.0, 5.0, np.float64(3.0), None, "5"])
+
+LEVELS = st.integers(1, 4)
+
+
+def mostly(good, bad, one_in=8):
+    """`good` most of the time, `bad` about one time in `one_in`."""
+    return st.integers(0, one_in - 1).flatmap(lambda k: bad if k == 0 else good)
+
+
+# --------------------------------------------------------------------------- comparison helpers
+def _norm(value):
+    """Turn NumPy scalars/arrays and tuples into plain Python for comparison."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (tuple, list)):
+        return type(value)(_norm(v) for v in value)
+    return value
+
+
+def _same_float(got, exp, scale=1.0, rel=1e-12):
+    if isinstance(exp, float) and math.isnan(exp):
+        return isinstance(got, float) and math.isnan(got)
+    if got is None or (isinstance(got, float) and math.isnan(got)):
+        return False
+    return math.isclose(got, exp, rel_tol=rel, abs_tol=rel * max(1.0, abs(scale)))
+
+
+def _exc_matches(real_exc, model_exc):
+    """The book raised the model's error type (a LobError where, and only where, the model did)."""
+    if not isinstance(real_exc, type(model_exc)):
+        return False
+    if not isinstance(model_exc, lob.LobError) and isinstance(real_exc, lob.LobError):
+        return False
+    return True
+
+
+def compare_books(book, model, where=""):
+    """Assert that every observable of `book` equals that of `model`."""
+    tag = f"[{where}] " if where else ""
+    assert len(book) == len(model), f"{tag}len {len(book)} != {len(model)}"
+
+    for name in ("best_bid", "best_ask", "best_bid_qty", "best_ask_qty", "spread",
+                 "volume_delta", "buy_volume", "sell_volume", "trade_count", "last_trade_price"):
+        got, exp = _norm(getattr(book, name)), getattr(model, name)
+        assert got == exp and (got is None) == (exp is None), f"{tag}{name}: book {got!r} model {exp!r}"
+
+    bb, ba = model.best_bid, model.best_ask
+    price_scale = max(abs(bb or 0), abs(ba or 0), 1)
+    got, exp = book.mid, model.mid
+    assert _same_float(got, exp, price_scale), f"{tag}mid: book {got!r} model {exp!r}"
+    got, exp = book.microprice(), model.microprice()
+    assert _same_float(got, exp, price_scale), f"{tag}microprice: book {got!r} model {exp!r}"
+    for lv in (1, 2, 3):
+        got, exp = book.imbalance(lv), model.imbalance(lv)
+        assert _same_float(got, exp), f"{tag}imbalance({lv}): book {got!r} model {exp!r}"
+    got, exp = book.imbalance(), model.imbalance()
+    assert _same_float(got, exp), f"{tag}imbalance(): book {got!r} model {exp!r}"
+    got, exp = book.vwap, model.vwap
+    assert _same_float(got, exp, model._max_abs_trade_price), f"{tag}vwap: book {got!r} model {exp!r}"
+
+    for side in (0, 1):
+        got, exp = book.level_count(side), model.level_count(side)
+        assert got == exp, f"{tag}level_count({side}): book {got!r} model {exp!r}"
+
+    for lv in (None, 1, 2, 3, 1000):
+        d = book.depth() if lv is None else book.depth(lv)
+        exp = model.depth() if lv is None else model.depth(lv)
+        assert isinstance(d, lob.Depth), f"{tag}depth({lv}) returned {type(d).__name__}"
+        assert len(d) == 4
+        for arr in d:
+            assert isinstance(arr, np.ndarray) and arr.dtype == np.int64, \
+                f"{tag}depth({lv}) field is {type(arr).__name__} {getattr(arr, 'dtype', '')}"
+        got = tuple(a.tolist() for a in d)
+        assert got == exp, f"{tag}depth({lv}): book {got!r} model {exp!r}"
+        assert got == (d.bid_price.tolist(), d.bid_qty.tolist(), d.ask_price.tolist(), d.ask_qty.tolist())
+
+    for oid in model._orders:
+        assert oid in book, f"{tag}{oid} in book is False"
+        got, exp = _norm(tuple(book.order(oid))), model.order(oid)
+        assert got == exp, f"{tag}order({oid}): book {got!r} model {exp!r}"
+        got, exp = book.queue_ahead(oid), model.queue_ahead(oid)
+        assert got == exp, f"{tag}queue_ahead({oid}): book {got!r} model {exp!r}"
+    for oid in range(16):
+        if oid not in model:
+            assert oid not in book, f"{tag}{oid} in book is True but it does not rest"
+
+    for side in (0, 1):
+        for price in model._levels[side]:
+            got, exp = [int(x) for x in book.orders_at(side, price)], model.orders_at(side, price)
+            assert got == exp, f"{tag}orders_at({side}, {price}): book {got!r} model {exp!r}"
+            got, exp = book.level_qty(side, price), model.level_qty(side, price)
+            assert got == exp, f"{tag}level_qty({side}, {price}): book {got!r} model {exp!r}"
+        # a couple of empty levels
+        for price in (89, 111, -(10**12) + 7):
+            if price not in model._levels[side]:
+                assert book.level_qty(side, price) == 0
+                assert list(book.orders_at(side, price)) == []
+
+    book.check()
+
+
+# --------------------------------------------------------------------------- the machine
+class BookMachine(RuleBasedStateMachine):
+    ALLOW_CROSS = False
+
+    def __init__(self):
+        super().__init__()
+        self.book = lob.OrderBook(allow_cross=self.ALLOW_CROSS)
+        self.model = ModelBook(allow_cross=self.ALLOW_CROSS)
+        # (old book, snapshot of the model when it was copied): the original must not move
+        self.stale = None
+
+    # ----------------------------------------------------------------- helpers
+    def call(self, name, *args, norm=_norm):
+        """Run `name(*args)` on model and book; same error type, or same return value."""
+        model_exc = real_exc = None
+        exp = got = None
+        try:
+            exp = getattr(self.model, name)(*args)
+        except Exception as e:  # noqa: BLE001
+            model_exc = e
+        try:
+            got = getattr(self.book, name)(*args)
+        except Exception as e:  # noqa: BLE001
+            real_exc = e
+        what = f"{name}{args!r}"
+        event(f"{name}: {type(model_exc).__name__ if model_exc is not None else 'ok'}")
+        if model_exc is not None:
+            assert real_exc is not None, f"{what}: model raised {model_exc!r}, book returned {got!r}"
+            assert _exc_matches(real_exc, model_exc), (
+                f"{what}: model raised {type(model_exc).__name__}({model_exc}), "
+                f"book raised {type(real_exc).__name__}({real_exc})"
+            )
+        else:
+            assert real_exc is None, f"{what}: model returned {exp!r}, book raised {real_exc!r}"
+            got = norm(got)
+            assert got == exp, f"{what}: book returned {got!r}, model {exp!r}"
+            if isinstance(exp, int):
+                assert isinstance(got, int) and not isinstance(got, bool), f"{what}: {type(got)}"
+        return model_exc is None
+
+    def resting_id(self, data):
+        """A resting id most of the time (when there is one), else one from the pool."""
+        ids = sorted(self.model._orders)
+        if ids and data.draw(st.integers(0, 3), label="pick_resting") != 0:
+            return data.draw(st.sampled_from(ids), label="resting_id")
+        return data.draw(VALID_ID, label="pool_id")
+
+    def any_id(self, data):
+        if data.draw(st.integers(0, 9), label="bad_id?") == 0:
+            return data.draw(BAD_ID, label="bad_id")
+        return self.resting_id(data)
+
+    def passive_price(self, data, side):
+        """A price that does not lock/cross for `side` (when the other side is near)."""
+        # Mostly within a few ticks of the touch so that orders share levels.
+        width = data.draw(st.sampled_from([2, 2, 4, 10]), label="passive_width")
+        if side == 0:
+            ba = self.model.best_ask
+            top = 100 if ba is None else ba - 1
+            return data.draw(st.integers(top - width, top), label="passive_bid")
+        bb = self.model.best_bid
+        bottom = 101 if bb is None else bb + 1
+        return data.draw(st.integers(bottom, bottom + width), label="passive_ask")
+
+    def qty_arg(self, data):
+        k = data.draw(st.integers(0, 11), label="qty_kind")
+        if k == 0:
+            return data.draw(BAD_QTY_VALUE, label="bad_qty_value")
+        if k == 1:
+            return data.draw(BAD_QTY_TYPE, label="bad_qty_type")
+        return data.draw(QTY, label="qty")
+
+    # ----------------------------------------------------------------- mutations
+    @rule(data=st.data())
+    def add_passive(self, data):
+        """Mostly valid adds that grow the book without crossing."""
+        side = data.draw(st.sampled_from([0, 1]), label="side")
+        oid = data.draw(VALID_ID, label="oid")
+        price = self.passive_price(data, side)
+        qty = data.draw(QTY, label="qty")
+        self.call("add", oid, side, price, qty)
+
+    @rule(data=st.data())
+    def add_passive_again(self, data):
+        self.add_passive(data)
+
+    @rule(data=st.data())
+    def add_any(self, data):
+        """Adds with anything: duplicates, crossing prices, far prices, bad values."""
+        oid = data.draw(mostly(VALID_ID, BAD_ID), label="oid")
+        if isinstance(oid, int) and data.draw(st.booleans(), label="dup?") and self.model._orders:
+            oid = data.draw(st.sampled_from(sorted(self.model._orders)), label="dup_id")
+        side = data.draw(mostly(SIDE, BAD_SIDE), label="side")
+        price = data.draw(mostly(PRICE, BAD_PRICE), label="price")
+        qty = self.qty_arg(data)
+        self.call("add", oid, side, price, qty)
+
+    @rule(data=st.data())
+    def add_at_touch(self, data):
+        """An add at or through the opposite best: crosses unless allow_cross."""
+        side = data.draw(st.sampled_from([0, 1]), label="side")
+        other = self.model.best_ask if side == 0 else self.model.best_bid
+        if other is None:
+            other = 100
+        delta = data.draw(st.integers(0, 3), label="through")
+        price = other + delta if side == 0 else other - delta
+        oid = data.draw(VALID_ID, label="oid")
+        self.call("add", oid, side, price, data.draw(QTY, label="qty"))
+
+    @rule(data=st.data())
+    def cancel(self, data):
+        self.call("cancel", self.any_id(data))
+
+    @rule(data=st.data())
+    def reduce(self, data):
+        self._take("reduce", data)
+
+    @rule(data=st.data())
+    def execute(self, data):
+        self._take("execute", data)
+
+    def _take(self, name, data):
+        oid = self.any_id(data)
+        resting = self.model._orders.get(oid)
+        k = data.draw(st.integers(0, 9), label="qty_kind")
+        if resting is not None and k <= 4:
+            qty = data.draw(st.integers(1, resting[2]), label="qty_ok")
+        elif resting is not None and k == 5:
+            qty = resting[2]  # exactly all of it: removes the order
+        elif resting is not None and k == 6:
+            qty = resting[2] + data.draw(st.integers(1, 5), label="too_much")
+        else:
+            qty = self.qty_arg(data)
+        self.call(name, oid, qty)
+
+    @rule(data=st.data())
+    def modify(self, data):
+        oid = self.any_id(data)
+        resting = self.model._orders.get(oid)
+        k = data.draw(st.integers(0, 9), label="modify_kind")
+        if resting is not None and k <= 2:
+            # same price, same or smaller qty: keeps priority
+            price, qty = resting[1], data.draw(st.integers(1, resting[2]), label="qty_le")
+        elif resting is not None and k == 3:
+            # same price, more qty: back of the queue
+            price, qty = resting[1], resting[2] + data.draw(st.integers(1, 10), label="qty_gt")
+        elif resting is not None and k == 4:
+            price, qty = self.passive_price(data, resting[0]), data.draw(QTY, label="qty")
+        elif resting is not None and k == 5:
+            # at or through the opposite best
+            side = resting[0]
+            other = self.model.best_ask if side == 0 else self.model.best_bid
+            other = 100 if other is None else other
+            d = data.draw(st.integers(0, 2), label="through")
+            price = other + d if side == 0 else other - d
+            qty = data.draw(QTY, label="qty")
+        else:
+            price = data.draw(mostly(PRICE, BAD_PRICE), label="price")
+            qty = self.qty_arg(data)
+        self.call("modify", oid, price, qty)
+
+    @rule(data=st.data())
+    def trade(self, data):
+        side = data.draw(mostly(SIDE, BAD_SIDE), label="side")
+        price = data.draw(mostly(PRICE, BAD_PRICE), label="price")
+        qty = self.qty_arg(data)
+        self.call("trade", side, price, qty)
+
+    @rule(data=st.data())
+    def reset_flow(self, data):
+        if data.draw(st.integers(0, 3), label="reset?") == 0:
+            self.call("reset_flow")
+
+    # ----------------------------------------------------------------- queries with odd arguments
+    @rule(data=st.data())
+    def query(self, data):
+        which = data.draw(
+            st.sampled_from(["order", "queue_ahead", "level_qty", "level_count", "orders_at",
+                             "imbalance", "depth", "contains"]),
+            label="query",
+        )
+        if which in ("order", "queue_ahead"):
+            self.call(which, self.any_id(data), norm=lambda v: _norm(tuple(v)) if isinstance(v, tuple) else _norm(v))
+        elif which == "contains":
+            oid = data.draw(VALID_ID, label="oid")
+            assert (oid in self.book) == (oid in self.model), f"{oid!r} in book"
+        elif which == "level_qty":
+            self.call(which, data.draw(mostly(SIDE, BAD_SIDE, 4)), data.draw(mostly(PRICE, BAD_PRICE, 4)))
+        elif which == "level_count":
+            self.call(which, data.draw(mostly(SIDE, BAD_SIDE, 3)))
+        elif which == "orders_at":
+            self.call(which, data.draw(mostly(SIDE, BAD_SIDE, 4)), data.draw(mostly(PRICE, BAD_PRICE, 4)),
+                      norm=lambda v: [int(x) for x in v])
+        elif which == "imbalance":
+            lv = data.draw(st.one_of(st.integers(-2, 6), st.sampled_from([1.0, 2.5, None, "1"])), label="levels")
+            model_exc = None
+            try:
+                exp = self.model.imbalance(lv)
+            except Exception as e:  # noqa: BLE001
+                model_exc = e
+            try:
+                got = self.book.imbalance(lv)
+            except Exception as e:  # noqa: BLE001
+                assert model_exc is not None, f"imbalance({lv!r}) raised {e!r}, model {exp!r}"
+                assert _exc_matches(e, model_exc), f"imbalance({lv!r}): book {e!r}, model {model_exc!r}"
+            else:
+                assert model_exc is None, f"imbalance({lv!r}) returned {got!r}, model raised {model_exc!r}"
+                assert _same_float(got, exp), f"imbalance({lv!r}): book {got!r}, model {exp!r}"
+        elif which == "depth":
+            lv = data.draw(st.one_of(st.integers(1, 6), st.sampled_from([1.0, None, "2"])), label="levels")
+            self.call(which, lv, norm=lambda d: tuple(a.tolist() for a in d))
+
+    # ----------------------------------------------------------------- copies
+    @rule(how=st.sampled_from(["pickle", "deepcopy"]),
+          protocol=st.integers(0, pickle.HIGHEST_PROTOCOL))
+    def clone(self, how, protocol):
+        old = self.book
+        if how == "pickle":
+            new = pickle.loads(pickle.dumps(old, protocol=protocol))
+        else:
+            new = copy.deepcopy(old)
+        assert new is not old
+        compare_books(new, self.model, f"after {how}")
+        compare_books(old, self.model, f"original after {how}")
+        self.stale = (old, copy.deepcopy(self.model))
+        self.book = new
+
+    # ----------------------------------------------------------------- invariants
+    @invariant()
+    def matches_model(self):
+        longest = max((len(q) for lv in self.model._levels for q in lv.values()), default=0)
+        event(f"orders {min(len(self.model), 10)}{'+' if len(self.model) >= 10 else ''}, longest queue {min(longest, 4)}")
+        self.model.check()
+        compare_books(self.book, self.model)
+        if not self.ALLOW_CROSS and self.book.best_bid is not None and self.book.best_ask is not None:
+            assert self.book.best_bid < self.book.best_ask
+
+    @invariant()
+    def original_untouched_by_copy(self):
+        if self.stale is not None:
+            old_book, old_model = self.stale
+            compare_books(old_book, old_model, "original of a copy")
+
+
+class CrossingBookMachine(BookMachine):
+    ALLOW_CROSS = True
+
+
+TestBookStateful = BookMachine.TestCase
+TestBookStateful.settings = SETTINGS
+
+TestCrossingBookStateful = CrossingBookMachine.TestCase
+TestCrossingBookStateful.settings = SETTINGS
