@@ -1,6 +1,7 @@
 # Declarations of the order-by-order book, so other Cython modules (the batch
 # path, the matching engine, the generator) cimport it and call the C-level
 # methods without Python overhead.
+cimport cython
 from libc.stdint cimport int64_t, uint64_t, uint32_t, uint8_t
 
 
@@ -15,7 +16,10 @@ cdef extern from "lob_idmap.h":
     size_t lob_idmap_bytes(const lob_idmap *m) nogil
     uint32_t lob_idmap_find(const lob_idmap *m, uint64_t id, const char *base, size_t stride) nogil
     int lob_idmap_reserve(lob_idmap *m, const char *base, size_t stride) nogil
+    int lob_idmap_reserve_total(lob_idmap *m, uint64_t count, const char *base, size_t stride) nogil
     void lob_idmap_insert(lob_idmap *m, uint64_t id, uint32_t slot) nogil
+    uint32_t lob_idmap_probe(const lob_idmap *m, uint64_t id, const char *base, size_t stride, uint64_t *bucket) nogil
+    void lob_idmap_insert_at(lob_idmap *m, uint64_t bucket, uint32_t slot) nogil
     void lob_idmap_erase(lob_idmap *m, uint64_t id, uint32_t slot, const char *base, size_t stride) nogil
 
 
@@ -77,6 +81,8 @@ cdef struct Level:
     uint32_t side
 
 
+# final: C-level calls bind directly (no vtable), so the compiler inlines them.
+@cython.final
 cdef class OrderBook:
     cdef Order *orders
     cdef uint32_t orders_cap
@@ -113,6 +119,7 @@ cdef class OrderBook:
 
     # helpers
     cdef int reserve_order(self) noexcept nogil
+    cdef int grow_orders(self, uint64_t cap) noexcept nogil
     cdef int reserve_level(self, int side) noexcept nogil
     cdef uint32_t level_for(self, int side, int64_t price) noexcept nogil
     cdef void link_tail(self, uint32_t slot, uint32_t level) noexcept nogil
@@ -122,4 +129,6 @@ cdef class OrderBook:
     cdef int check_cross(self, int side, int64_t price) noexcept nogil
     cdef uint32_t _slot(self, object order_id) except? 0xFFFFFFFF
     cdef uint32_t _level_at(self, int side, int64_t price) noexcept
-    cdef raise_status(self, int status, uint64_t order_id, int side, int64_t price, int64_t qty)
+    cdef tuple _side_depth(self, int side, Py_ssize_t want)
+    cdef raise_status(self, int status, uint64_t order_id, int side, int64_t price, int64_t qty,
+                      object side_arg=*)

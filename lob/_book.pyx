@@ -15,9 +15,15 @@ from libc.stdlib cimport realloc, free
 from libc.string cimport memset
 from libc.math cimport NAN
 
-from lob._convert cimport to_int64, to_uint64, to_side
+cdef extern from "lob_mem.h":
+    void *lob_mem_realloc(void *p, size_t bytes) nogil
 
+from lob._convert cimport to_int64, to_uint64, to_side, to_valid_side
+
+cimport numpy as cnp
 import numpy as np
+
+cnp.import_array()
 
 from lob.errors import CrossedBookError, DuplicateOrderError, UnknownOrderError
 from lob.depth import Depth
@@ -25,8 +31,9 @@ from lob.depth import Depth
 cdef enum:
     BID = 0
     ASK = 1
-    MAX_SLOTS = 0x80000000   # pools stop doubling here; LOB_NIL stays free
 
+# Pools stop doubling here, so a slot number never reaches LOB_NIL.
+cdef uint64_t MAX_SLOTS = 0x80000000
 # 2**53: below it an int64 converts to double exactly.
 cdef int64_t EXACT_DOUBLE = 9007199254740992
 
@@ -91,19 +98,27 @@ cdef class OrderBook:
     # ------------------------------------------------------------------
     # C level: memory
 
+    cdef int grow_orders(self, uint64_t cap) noexcept nogil:
+        """Make the order pool hold at least `cap` slots."""
+        cdef Order *grown
+        if cap <= self.orders_cap:
+            return OK
+        if cap > MAX_SLOTS:
+            return E_FULL
+        grown = <Order *>lob_mem_realloc(self.orders, cap * sizeof(Order))
+        if grown == NULL:
+            return E_NOMEM
+        self.orders = grown
+        self.orders_cap = <uint32_t>cap
+        return OK
+
     cdef int reserve_order(self) noexcept nogil:
         """Room for one more order in the pool and the id map."""
-        cdef uint32_t cap
-        cdef Order *grown
+        cdef int status
         if self.free_order == LOB_NIL and self.orders_used == self.orders_cap:
-            if self.orders_cap >= MAX_SLOTS:
-                return E_FULL
-            cap = 1024 if self.orders_cap == 0 else self.orders_cap * 2
-            grown = <Order *>realloc(self.orders, cap * sizeof(Order))
-            if grown == NULL:
-                return E_NOMEM
-            self.orders = grown
-            self.orders_cap = cap
+            status = self.grow_orders(1024 if self.orders_cap == 0 else <uint64_t>self.orders_cap * 2)
+            if status:
+                return status
         if lob_idmap_reserve(&self.ids, <const char *>self.orders, sizeof(Order)) != 0:
             return E_NOMEM
         return OK
@@ -113,7 +128,7 @@ cdef class OrderBook:
         cdef uint32_t cap
         cdef Level *grown
         if self.free_level == LOB_NIL and self.levels_used == self.levels_cap:
-            if self.levels_cap >= MAX_SLOTS:
+            if <uint64_t>self.levels_cap >= MAX_SLOTS:
                 return E_FULL
             cap = 256 if self.levels_cap == 0 else self.levels_cap * 2
             grown = <Level *>realloc(self.levels, cap * sizeof(Level))
@@ -234,20 +249,24 @@ cdef class OrderBook:
     cdef int c_add(self, uint64_t order_id, int side, int64_t price, int64_t qty) noexcept nogil:
         cdef int status
         cdef uint32_t slot
+        cdef uint64_t bucket
         cdef Order *o
         if <unsigned>side > 1:
             return E_SIDE
         if qty <= 0:
             return E_QTY
-        if self.c_find(order_id) != LOB_NIL:
+        # grow first (harmless if the add is then refused), so one probe both
+        # checks for a duplicate and finds the bucket to insert at
+        status = self.reserve_order()
+        if status:
+            return status
+        if lob_idmap_probe(&self.ids, order_id, <const char *>self.orders, sizeof(Order),
+                           &bucket) != LOB_NIL:
             return E_DUPLICATE
         if not self.allow_cross:
             status = self.check_cross(side, price)
             if status:
                 return status
-        status = self.reserve_order()
-        if status:
-            return status
         status = self.reserve_level(side)
         if status:
             return status
@@ -261,7 +280,7 @@ cdef class OrderBook:
         o.order_id = order_id
         o.qty = qty
         o.flags = 0
-        lob_idmap_insert(&self.ids, order_id, slot)
+        lob_idmap_insert_at(&self.ids, bucket, slot)
         self.link_tail(slot, self.level_for(side, price))
         return OK
 
@@ -393,9 +412,12 @@ cdef class OrderBook:
     # ------------------------------------------------------------------
     # Python: errors
 
-    cdef raise_status(self, int status, uint64_t order_id, int side, int64_t price, int64_t qty):
+    cdef raise_status(self, int status, uint64_t order_id, int side, int64_t price, int64_t qty,
+                      object side_arg=None):
         cdef uint32_t slot
         cdef lob_ladder *opp
+        if status == E_SIDE:
+            raise ValueError(f"side must be 0 (BID) or 1 (ASK), got {side_arg!r}")
         if status == E_QTY:
             raise ValueError(f"qty must be > 0, got {qty}")
         if status == E_QTY_ABOVE:
@@ -412,8 +434,6 @@ cdef class OrderBook:
                 f"{_SIDE_NAME[side]} order_id={order_id} at price={price} would cross the book "
                 f"(best {_SIDE_NAME[1 - side]} {best_key_price(opp, 1 - side)}); "
                 f"use OrderBook(allow_cross=True) to replay crossed feeds")
-        if status == E_SIDE:
-            raise ValueError(f"side must be 0 (BID) or 1 (ASK), got {side}")
         if status == E_FULL:
             raise MemoryError("OrderBook is full: at most 2**31 resting orders and levels")
         raise MemoryError("OrderBook: out of memory")
@@ -437,7 +457,7 @@ cdef class OrderBook:
         cdef int64_t q = to_int64(qty, "qty")
         cdef int status = self.c_add(oid, s, p, q)
         if status:
-            self.raise_status(status, oid, s, p, q)
+            self.raise_status(status, oid, s, p, q, side)
 
     def cancel(self, order_id):
         """Delete a resting order; returns the qty it had resting (shares)."""
@@ -496,7 +516,22 @@ cdef class OrderBook:
         cdef int64_t q = to_int64(qty, "qty")
         cdef int status = self.c_trade(s, p, q)
         if status:
-            self.raise_status(status, 0, s, p, q)
+            self.raise_status(status, 0, s, p, q, side)
+
+    def reserve(self, orders):
+        """Pre-size the order pool and the id map for `orders` resting orders,
+        so that no growth (a copy of the pool, a rehash of the id map) happens
+        while a stream is being replayed.  Never shrinks anything."""
+        cdef int64_t n = to_int64(orders, "orders")
+        cdef int status
+        if n < 0:
+            raise ValueError(f"orders must be >= 0, got {orders!r}")
+        status = self.grow_orders(<uint64_t>n)
+        if status == OK and lob_idmap_reserve_total(&self.ids, <uint64_t>n, <const char *>self.orders,
+                                                    sizeof(Order)) != 0:
+            status = E_NOMEM
+        if status:
+            self.raise_status(status, 0, 0, 0, 0)
 
     def clear(self):
         """Remove every resting order (a venue's book clear).  Trade-flow
@@ -656,16 +691,16 @@ cdef class OrderBook:
 
     def level_qty(self, side, price):
         """Total qty resting at (side, price); 0 if no order rests there."""
-        cdef uint32_t level = self._level_at(to_side(side), to_int64(price, "price"))
+        cdef uint32_t level = self._level_at(to_valid_side(side), to_int64(price, "price"))
         return self.levels[level].qty if level != LOB_NIL else 0
 
     def level_count(self, side):
         """Number of occupied price levels on `side`."""
-        return self.ladder[to_side(side)].n
+        return self.ladder[to_valid_side(side)].n
 
     def orders_at(self, side, price):
         """Ids of the orders resting at (side, price), in FIFO order."""
-        cdef uint32_t level = self._level_at(to_side(side), to_int64(price, "price"))
+        cdef uint32_t level = self._level_at(to_valid_side(side), to_int64(price, "price"))
         cdef uint32_t slot
         cdef list ids = []
         if level == LOB_NIL:
@@ -681,27 +716,26 @@ cdef class OrderBook:
         lob.Depth(bid_price, bid_qty, ask_price, ask_qty): four int64 NumPy
         arrays with one row per occupied level (at most `levels`)."""
         cdef Py_ssize_t want = to_int64(levels, "levels")
-        cdef Py_ssize_t nb, na, i
-        cdef lob_ladder *lad
-        cdef int64_t[:, ::1] bids
-        cdef int64_t[:, ::1] asks
         if want < 0:
             raise ValueError(f"levels must be >= 0, got {levels!r}")
-        nb = min(want, <Py_ssize_t>self.ladder[BID].n)
-        na = min(want, <Py_ssize_t>self.ladder[ASK].n)
-        bid_arr = np.empty((2, nb), dtype=np.int64)
-        ask_arr = np.empty((2, na), dtype=np.int64)
-        bids = bid_arr
-        asks = ask_arr
-        lad = &self.ladder[BID]
-        for i in range(nb):
-            bids[0, i] = self.levels[lad.levels[lad.n - 1 - i]].price
-            bids[1, i] = self.levels[lad.levels[lad.n - 1 - i]].qty
-        lad = &self.ladder[ASK]
-        for i in range(na):
-            asks[0, i] = self.levels[lad.levels[lad.n - 1 - i]].price
-            asks[1, i] = self.levels[lad.levels[lad.n - 1 - i]].qty
-        return Depth(bid_arr[0], bid_arr[1], ask_arr[0], ask_arr[1])
+        bid_price, bid_qty = self._side_depth(BID, want)
+        ask_price, ask_qty = self._side_depth(ASK, want)
+        # tuple.__new__ skips the namedtuple's Python-level __new__
+        return tuple.__new__(Depth, (bid_price, bid_qty, ask_price, ask_qty))
+
+    cdef tuple _side_depth(self, int side, Py_ssize_t want):
+        cdef lob_ladder *lad = &self.ladder[side]
+        cdef cnp.npy_intp n = min(want, <Py_ssize_t>lad.n), i
+        cdef cnp.ndarray prices = cnp.PyArray_EMPTY(1, &n, cnp.NPY_INT64, 0)
+        cdef cnp.ndarray qtys = cnp.PyArray_EMPTY(1, &n, cnp.NPY_INT64, 0)
+        cdef int64_t *p = <int64_t *>cnp.PyArray_DATA(prices)
+        cdef int64_t *q = <int64_t *>cnp.PyArray_DATA(qtys)
+        cdef Level *lvl
+        for i in range(n):
+            lvl = &self.levels[lad.levels[lad.n - 1 - i]]
+            p[i] = lvl.price
+            q[i] = lvl.qty
+        return (prices, qtys)
 
     def __repr__(self):
         return (f"<OrderBook orders={self.ids.count} bid={self.best_bid}x{self.best_bid_qty} "

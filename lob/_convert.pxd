@@ -43,11 +43,19 @@ cdef inline uint64_t to_uint64(object value, str field) except? 0xFFFFFFFFFFFFFF
     return r
 
 
-cdef inline int to_side(object value) except -1:
+cdef inline int to_side(object value) except -2:
+    """0 or 1; -1 for any other integer (the caller raises ValueError after
+    the other fields have converted, so type and range errors come first)."""
     cdef object v = value if PyLong_Check(value) else _as_index(value, "side")
     cdef long r = PyLong_AsLong_raw(v)
     if r == -1 and PyErr_Occurred():
         PyErr_Clear()
-    elif r == 0 or r == 1:
-        return <int>r
-    raise ValueError(f"side must be 0 (BID) or 1 (ASK), got {value!r}")
+        return -1
+    return <int>r if r == 0 or r == 1 else -1
+
+
+cdef inline int to_valid_side(object value) except -1:
+    cdef int side = to_side(value)
+    if side < 0:
+        raise ValueError(f"side must be 0 (BID) or 1 (ASK), got {value!r}")
+    return side

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lob_mem.h"
+
 #define LOB_NIL 0xFFFFFFFFu
 #define LOB_IDMAP_MIN_BITS 10
 
@@ -28,10 +30,19 @@ typedef struct {
     int shift;          /* 64 - log2(capacity), for Fibonacci hashing */
 } lob_idmap;
 
+/* Home bucket of an id at 2**(64 - shift) buckets.  Ids are hashed in blocks
+ * of 16: the block number is scattered by Fibonacci hashing and the low four
+ * bits pick a bucket inside the block's 64-byte line.  Venues hand out ids in
+ * sequence, so the orders of the last few seconds, the ones that get
+ * cancelled and executed, share a few hot cache lines even when a million
+ * old orders fill the table; ids that are not sequential still spread evenly
+ * over the blocks. */
+static inline uint64_t lob_idmap_slot_of(uint64_t id, int shift) {
+    return ((((id >> 4) * 0x9E3779B97F4A7C15ull) >> (shift + 4)) << 4) | (id & 15u);
+}
+
 static inline uint64_t lob_idmap_home(const lob_idmap *m, uint64_t id) {
-    /* Fibonacci hashing: exchange ids are often sequential, and the multiply
-     * spreads consecutive ids over the whole table. */
-    return (id * 0x9E3779B97F4A7C15ull) >> m->shift;
+    return lob_idmap_slot_of(id, m->shift);
 }
 
 static inline uint64_t lob_idmap_key(const char *base, size_t stride, uint32_t slot) {
@@ -46,7 +57,7 @@ static inline int lob_idmap_init(lob_idmap *m, int bits) {
     if (bits < LOB_IDMAP_MIN_BITS) bits = LOB_IDMAP_MIN_BITS;
     cap = (uint64_t)1 << bits;
     /* calloc: pages the table never touches are never faulted in. */
-    m->buckets = (uint32_t *)calloc((size_t)cap, sizeof(uint32_t));
+    m->buckets = (uint32_t *)lob_mem_calloc((size_t)cap, sizeof(uint32_t));
     m->mask = m->buckets ? cap - 1 : 0;
     m->count = 0;
     m->shift = 64 - bits;
@@ -76,23 +87,31 @@ static inline uint32_t lob_idmap_find(const lob_idmap *m, uint64_t id,
     }
 }
 
-/* Make room for one more id: doubles the table when the load would pass 1/2.
- * 0 on success, -1 when out of memory (the map is then unchanged). */
-static inline int lob_idmap_reserve(lob_idmap *m, const char *base, size_t stride) {
-    uint64_t old_cap = m->mask + 1, new_cap, new_mask, j;
-    uint32_t *nb;
-    int new_shift;
-    if ((m->count + 1) * 2 <= old_cap) return 0;
-    new_cap = old_cap * 2;
-    new_mask = new_cap - 1;
-    new_shift = m->shift - 1;
-    nb = (uint32_t *)calloc((size_t)new_cap, sizeof(uint32_t));
+/* Like lob_idmap_find, and when `id` is absent also the bucket where it
+ * would go (valid for lob_idmap_insert_at until the map next changes). */
+static inline uint32_t lob_idmap_probe(const lob_idmap *m, uint64_t id, const char *base,
+                                       size_t stride, uint64_t *bucket) {
+    uint64_t i = lob_idmap_home(m, id);
+    for (;;) {
+        uint32_t b = m->buckets[i];
+        if (b == 0) { *bucket = i; return LOB_NIL; }
+        if (lob_idmap_key(base, stride, b - 1) == id) return b - 1;
+        i = (i + 1) & m->mask;
+    }
+}
+
+/* Rebuild the table with 2**bits buckets.  0 on success, -1 when out of
+ * memory (the map is then unchanged). */
+static inline int lob_idmap_rehash(lob_idmap *m, int bits, const char *base, size_t stride) {
+    uint64_t old_cap = m->mask + 1, new_cap = (uint64_t)1 << bits, new_mask = new_cap - 1, j;
+    int new_shift = 64 - bits;
+    uint32_t *nb = (uint32_t *)lob_mem_calloc((size_t)new_cap, sizeof(uint32_t));
     if (!nb) return -1;
     for (j = 0; j < old_cap; j++) {
         uint32_t b = m->buckets[j];
         uint64_t i;
         if (b == 0) continue;
-        i = (lob_idmap_key(base, stride, b - 1) * 0x9E3779B97F4A7C15ull) >> new_shift;
+        i = lob_idmap_slot_of(lob_idmap_key(base, stride, b - 1), new_shift);
         while (nb[i] != 0) i = (i + 1) & new_mask;
         nb[i] = b;
     }
@@ -103,11 +122,31 @@ static inline int lob_idmap_reserve(lob_idmap *m, const char *base, size_t strid
     return 0;
 }
 
+/* Room for `count` ids in all at a load of at most 1/2 (doubling as needed).
+ * 0 on success, -1 when out of memory (the map is then unchanged). */
+static inline int lob_idmap_reserve_total(lob_idmap *m, uint64_t count, const char *base, size_t stride) {
+    int bits = 64 - m->shift;
+    if (count * 2 <= m->mask + 1) return 0;
+    while (((uint64_t)1 << bits) < count * 2) bits++;
+    return lob_idmap_rehash(m, bits, base, stride);
+}
+
+/* Room for one more id. */
+static inline int lob_idmap_reserve(lob_idmap *m, const char *base, size_t stride) {
+    return lob_idmap_reserve_total(m, m->count + 1, base, stride);
+}
+
 /* Insert an id known to be absent; lob_idmap_reserve must have succeeded. */
 static inline void lob_idmap_insert(lob_idmap *m, uint64_t id, uint32_t slot) {
     uint64_t i = lob_idmap_home(m, id);
     while (m->buckets[i] != 0) i = (i + 1) & m->mask;
     m->buckets[i] = slot + 1;
+    m->count++;
+}
+
+/* Insert at the bucket lob_idmap_probe gave (reserve first, then probe). */
+static inline void lob_idmap_insert_at(lob_idmap *m, uint64_t bucket, uint32_t slot) {
+    m->buckets[bucket] = slot + 1;
     m->count++;
 }
 

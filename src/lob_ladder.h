@@ -5,9 +5,8 @@
  * near the touch moves only the few entries above it.  The side maps its
  * prices to keys so that "better" is always "larger": bids use the price,
  * asks use ~price (= -price - 1, which is monotone and cannot overflow).
- * Lookup scans down from the touch for a few entries (where nearly all
- * traffic lands) and falls back to binary search, so any int64 price costs
- * O(log levels) at worst and memory is one entry per occupied level.
+ * Lookup gallops down from the touch (where nearly all traffic lands), so any
+ * int64 price costs O(log distance) and memory is one entry per occupied level.
  */
 #ifndef LOB_LADDER_H
 #define LOB_LADDER_H
@@ -15,8 +14,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define LOB_LADDER_SCAN 8
 
 typedef struct {
     int64_t *keys;     /* ascending */
@@ -40,14 +37,23 @@ static inline void lob_ladder_free(lob_ladder *l) {
     lob_ladder_init(l);
 }
 
-/* First position whose key is >= key (n if none). */
+/* First position whose key is >= key (n if none).  Galloping down from the
+ * touch: 1, 2, 4, ... entries, then binary search inside the bracket, so a
+ * level d entries from the touch costs O(log d) and the touch itself O(1). */
 static inline size_t lob_ladder_lower_bound(const lob_ladder *l, int64_t key) {
-    size_t hi = l->n, lo = 0, stop = l->n > LOB_LADDER_SCAN ? l->n - LOB_LADDER_SCAN : 0;
-    while (hi > stop && l->keys[hi - 1] >= key) hi--;
-    if (hi > stop || hi == 0) return hi;
-    while (lo < hi) {  /* keys[stop..n) are all >= key: search below */
+    const int64_t *keys = l->keys;
+    size_t n = l->n, hi, lo, step = 1;
+    if (n == 0 || keys[n - 1] < key) return n;
+    hi = n - 1;  /* keys[hi] >= key throughout */
+    for (;;) {
+        if (hi < step) { lo = 0; break; }
+        if (keys[hi - step] < key) { lo = hi - step + 1; break; }
+        hi -= step;
+        step <<= 1;
+    }
+    while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (l->keys[mid] < key) lo = mid + 1; else hi = mid;
+        if (keys[mid] < key) lo = mid + 1; else hi = mid;
     }
     return lo;
 }

@@ -58,9 +58,9 @@ def _i64(value, name):
 
 
 def _side_type(value, name="side"):
-    # Type only; the 0/1 value check is a ValueError done after all type checks.
-    # (A huge side's error type is not pinned down by the contract; the test avoids it.)
-    return _as_int(value, name, -(2**200), 2**200)
+    # Type only: any integer passes here, and one other than 0/1 (however large) is a
+    # ValueError raised after every argument's type/range check.
+    return _as_int(value, name, -math.inf, math.inf)
 
 
 def _check_side(side):
@@ -225,6 +225,13 @@ class ModelBook:
         self._reset_flow_state()
         return None
 
+    def clear(self):
+        """The venue cleared the book: every resting order goes, trade-flow counters stay."""
+        self._orders.clear()
+        for side_levels in self._levels:
+            side_levels.clear()
+        return None
+
     # ------------------------------------------------------------------ top of book
     @property
     def best_bid(self):
@@ -267,7 +274,7 @@ class ModelBook:
         return (bb * aq + ba * bq) / (bq + aq)
 
     def imbalance(self, levels=1):
-        levels = _as_int(levels, "levels", -(2**200), 2**200)
+        levels = _i64(levels, "levels")
         if levels < 1:
             raise ValueError(f"levels must be >= 1, got {levels}")
         b = sum(self._level_total(BID, p) for p in self._sorted_prices(BID)[:levels])
@@ -307,7 +314,12 @@ class ModelBook:
         return len(self._orders)
 
     def __contains__(self, order_id):
-        return order_id in self._orders
+        # Anything that is not a valid order id (wrong type, out of range) is simply not in.
+        try:
+            oid = _oid(order_id)
+        except (TypeError, OverflowError):
+            return False
+        return oid in self._orders
 
     def order(self, order_id):
         oid = _oid(order_id)
@@ -342,7 +354,7 @@ class ModelBook:
         return list(self._levels[side].get(price, ()))
 
     def depth(self, levels=10):
-        levels = _as_int(levels, "levels", -(2**200), 2**200)
+        levels = _i64(levels, "levels")
         if levels < 0:
             raise ValueError(f"levels must be >= 0, got {levels}")
         bp = self._sorted_prices(BID)[:levels]

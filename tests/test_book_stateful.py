@@ -55,11 +55,12 @@ SIDE = st.one_of(
     st.sampled_from([lob.BID, lob.ASK, lob.Side.BID, lob.Side.ASK, True, False]),
     st.sampled_from([0, 1]).map(np.int64),
 )
-# Small bad sides only: a huge side's error type (ValueError or OverflowError) is not pinned down.
-BAD_SIDE = st.sampled_from([-1, 2, 3, 1.0, 0.0, None, "0", np.float64(1.0)])
+# Any integer other than 0/1, however large, is a ValueError; non-integers a TypeError.
+BAD_SIDE = st.sampled_from([-1, 2, 3, 2**70, -(2**64), 1.0, 0.0, None, "0", np.float64(1.0), np.int8(2)])
 
 NEAR_PRICE = st.integers(90, 110)
-FAR_PRICE = st.sampled_from([-(10**12), 10**12, -(10**12) + 1, 10**12 - 1, -100, -1, 0, 1])
+FAR_PRICE = st.sampled_from([-(10**12), 10**12, -(10**12) + 1, 10**12 - 1, -100, -1, 0, 1,
+                             INT64_MIN, INT64_MIN + 1, INT64_MAX, INT64_MAX - 1])
 PRICE = st.one_of(NEAR_PRICE, NEAR_PRICE, NEAR_PRICE, FAR_PRICE, NEAR_PRICE.map(np.int64))
 BAD_PRICE = st.sampled_from([2**63, -(2**63) - 1, 2**80, 100.0, 99.5, math.inf, None, "100"])
 
@@ -155,7 +156,7 @@ def compare_books(book, model, where=""):
         assert got == exp, f"{tag}order({oid}): book {got!r} model {exp!r}"
         got, exp = book.queue_ahead(oid), model.queue_ahead(oid)
         assert got == exp, f"{tag}queue_ahead({oid}): book {got!r} model {exp!r}"
-    for oid in range(16):
+    for oid in range(41):
         if oid not in model:
             assert oid not in book, f"{tag}{oid} in book is True but it does not rest"
 
@@ -252,12 +253,19 @@ class BookMachine(RuleBasedStateMachine):
         """Mostly valid adds that grow the book without crossing."""
         side = data.draw(st.sampled_from([0, 1]), label="side")
         oid = data.draw(VALID_ID, label="oid")
+        if oid in self.model and data.draw(st.integers(0, 3), label="keep_dup?") != 0:
+            free = [i for i in range(16) if i not in self.model]
+            oid = data.draw(st.sampled_from(free), label="fresh_id") if free else oid
         price = self.passive_price(data, side)
         qty = data.draw(QTY, label="qty")
         self.call("add", oid, side, price, qty)
 
     @rule(data=st.data())
     def add_passive_again(self, data):
+        self.add_passive(data)
+
+    @rule(data=st.data())
+    def add_passive_once_more(self, data):
         self.add_passive(data)
 
     @rule(data=st.data())
@@ -343,6 +351,27 @@ class BookMachine(RuleBasedStateMachine):
         self.call("trade", side, price, qty)
 
     @rule(data=st.data())
+    def add_deep(self, data):
+        """A passive add well away from the touch: builds many levels per side."""
+        side = data.draw(st.sampled_from([0, 1]), label="side")
+        oid = data.draw(st.integers(0, 40), label="oid")
+        if side == 0:
+            ba = self.model.best_ask
+            top = 100 if ba is None else ba - 1
+            price = data.draw(st.integers(top - 40, top), label="deep_bid")
+        else:
+            bb = self.model.best_bid
+            bottom = 101 if bb is None else bb + 1
+            price = data.draw(st.integers(bottom, bottom + 40), label="deep_ask")
+        self.call("add", oid, side, price, data.draw(QTY, label="qty"))
+
+    @rule(data=st.data())
+    def clear(self, data):
+        """The venue clears the book (rarely): orders go, trade flow stays."""
+        if data.draw(st.integers(0, 9), label="clear?") == 0:
+            self.call("clear")
+
+    @rule(data=st.data())
     def reset_flow(self, data):
         if data.draw(st.integers(0, 3), label="reset?") == 0:
             self.call("reset_flow")
@@ -358,8 +387,9 @@ class BookMachine(RuleBasedStateMachine):
         if which in ("order", "queue_ahead"):
             self.call(which, self.any_id(data), norm=lambda v: _norm(tuple(v)) if isinstance(v, tuple) else _norm(v))
         elif which == "contains":
-            oid = data.draw(VALID_ID, label="oid")
-            assert (oid in self.book) == (oid in self.model), f"{oid!r} in book"
+            oid = self.any_id(data)
+            got, exp = oid in self.book, oid in self.model
+            assert got is exp, f"{oid!r} in book: book {got!r} model {exp!r}"
         elif which == "level_qty":
             self.call(which, data.draw(mostly(SIDE, BAD_SIDE, 4)), data.draw(mostly(PRICE, BAD_PRICE, 4)))
         elif which == "level_count":
@@ -368,7 +398,8 @@ class BookMachine(RuleBasedStateMachine):
             self.call(which, data.draw(mostly(SIDE, BAD_SIDE, 4)), data.draw(mostly(PRICE, BAD_PRICE, 4)),
                       norm=lambda v: [int(x) for x in v])
         elif which == "imbalance":
-            lv = data.draw(st.one_of(st.integers(-2, 6), st.sampled_from([1.0, 2.5, None, "1"])), label="levels")
+            lv = data.draw(st.one_of(st.integers(-2, 6), st.sampled_from(
+                [1.0, 2.5, None, "1", 2**62, INT64_MAX, 2**63, -(2**63) - 1, np.int64(2)])), label="levels")
             model_exc = None
             try:
                 exp = self.model.imbalance(lv)
@@ -383,7 +414,8 @@ class BookMachine(RuleBasedStateMachine):
                 assert model_exc is None, f"imbalance({lv!r}) returned {got!r}, model raised {model_exc!r}"
                 assert _same_float(got, exp), f"imbalance({lv!r}): book {got!r}, model {exp!r}"
         elif which == "depth":
-            lv = data.draw(st.one_of(st.integers(1, 6), st.sampled_from([1.0, None, "2"])), label="levels")
+            lv = data.draw(st.one_of(st.integers(-1, 6), st.sampled_from(
+                [1.0, None, "2", INT64_MAX, 2**63, -(2**63) - 1, np.int64(3)])), label="levels")
             self.call(which, lv, norm=lambda d: tuple(a.tolist() for a in d))
 
     # ----------------------------------------------------------------- copies
