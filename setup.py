@@ -18,6 +18,7 @@ HOT = {
 MODULES = {
     "lob._book": HOT,
     "lob._synth": HOT,
+    "lob._batch": HOT,
     "lob._floor": {"language_level": 3},
 }
 

@@ -38,6 +38,20 @@ cdef extern from "lob_ladder.h":
     void lob_ladder_erase_at(lob_ladder *l, size_t pos) nogil
 
 
+cdef extern from "lob_pxmap.h":
+    ctypedef struct lob_pxmap:
+        uint64_t count
+    uint32_t LOB_PXMAP_EMPTY
+    int lob_pxmap_init(lob_pxmap *m) nogil
+    void lob_pxmap_free(lob_pxmap *m) nogil
+    void lob_pxmap_clear(lob_pxmap *m) nogil
+    size_t lob_pxmap_bytes(const lob_pxmap *m) nogil
+    uint32_t lob_pxmap_find(const lob_pxmap *m, int64_t price) nogil
+    int lob_pxmap_reserve(lob_pxmap *m) nogil
+    void lob_pxmap_insert(lob_pxmap *m, int64_t price, uint32_t level) nogil
+    void lob_pxmap_erase(lob_pxmap *m, int64_t price) nogil
+
+
 cdef extern from "lob_i128.h":
     ctypedef struct lob_i128:
         uint64_t lo
@@ -58,7 +72,8 @@ cdef enum BookStatus:
     E_UNKNOWN = 5       # id not resting
     E_CROSSED = 6       # would lock or cross the book
     E_NOMEM = 7         # allocation failed
-    E_FULL = 8          # more than 2**32 - 2 orders or levels
+    E_FULL = 8          # more than 2**31 orders or levels
+    E_KIND = 9          # event kind not 1..7 (batches)
 
 
 # One resting order: 32 bytes.  Price and side live on its level.
@@ -94,6 +109,7 @@ cdef class OrderBook:
     cdef uint32_t free_level
     cdef lob_idmap ids
     cdef lob_ladder ladder[2]
+    cdef lob_pxmap pxmap[2]            # price -> level slot, per side
     cdef readonly bint allow_cross
     # trade flow since the last reset_flow()
     cdef int64_t flow_buy
@@ -102,6 +118,9 @@ cdef class OrderBook:
     cdef int64_t flow_last_price
     cdef bint flow_has_last
     cdef lob_i128 flow_notional
+    # set while a batch runs without the GIL; every Python method refuses then
+    cdef bint busy
+    cdef readonly dict last_rejected
 
     # C level: no Python objects, no exceptions, status codes out.
     cdef int c_add(self, uint64_t order_id, int side, int64_t price, int64_t qty) noexcept nogil
@@ -130,5 +149,6 @@ cdef class OrderBook:
     cdef uint32_t _slot(self, object order_id) except? 0xFFFFFFFF
     cdef uint32_t _level_at(self, int side, int64_t price) noexcept
     cdef tuple _side_depth(self, int side, Py_ssize_t want)
+    cdef int guard(self) except -1
     cdef raise_status(self, int status, uint64_t order_id, int side, int64_t price, int64_t qty,
                       object side_arg=*)

@@ -41,6 +41,8 @@ SNAPSHOT_DTYPE = np.dtype([("order_id", "<u8"), ("side", "i1"), ("price", "<i8")
 
 _SIDE_NAME = ("bid", "ask")
 
+apply_events = None   # lob._batch.apply_events, imported on first use (it cimports this module)
+
 
 cdef inline int64_t best_key_price(const lob_ladder *lad, int side) noexcept nogil:
     cdef int64_t key = lad.keys[lad.n - 1]
@@ -70,6 +72,8 @@ cdef class OrderBook:
         self.free_level = LOB_NIL
         lob_ladder_init(&self.ladder[0])
         lob_ladder_init(&self.ladder[1])
+        if lob_pxmap_init(&self.pxmap[0]) != 0 or lob_pxmap_init(&self.pxmap[1]) != 0:
+            raise MemoryError("OrderBook: cannot allocate the price maps")
         if lob_idmap_init(&self.ids, 10) != 0:
             raise MemoryError("OrderBook: cannot allocate the order id map")
         self.allow_cross = bool(allow_cross)
@@ -79,6 +83,8 @@ cdef class OrderBook:
         self.flow_last_price = 0
         self.flow_has_last = False
         lob_i128_zero(&self.flow_notional)
+        self.busy = False
+        self.last_rejected = {}
 
     def __init__(self, allow_cross=False):
         """Make an empty book.
@@ -94,6 +100,8 @@ cdef class OrderBook:
         lob_idmap_free(&self.ids)
         lob_ladder_free(&self.ladder[0])
         lob_ladder_free(&self.ladder[1])
+        lob_pxmap_free(&self.pxmap[0])
+        lob_pxmap_free(&self.pxmap[1])
 
     # ------------------------------------------------------------------
     # C level: memory
@@ -136,7 +144,7 @@ cdef class OrderBook:
                 return E_NOMEM
             self.levels = grown
             self.levels_cap = cap
-        if lob_ladder_reserve(&self.ladder[side]) != 0:
+        if lob_ladder_reserve(&self.ladder[side]) != 0 or lob_pxmap_reserve(&self.pxmap[side]) != 0:
             return E_NOMEM
         return OK
 
@@ -148,13 +156,12 @@ cdef class OrderBook:
 
     cdef uint32_t level_for(self, int side, int64_t price) noexcept nogil:
         """The level at `price`, created if absent (reserve_level first)."""
-        cdef lob_ladder *lad = &self.ladder[side]
-        cdef int64_t key = lob_ladder_key(side, price)
-        cdef size_t pos = lob_ladder_lower_bound(lad, key)
-        cdef uint32_t slot
+        cdef uint32_t slot = lob_pxmap_find(&self.pxmap[side], price)
+        cdef lob_ladder *lad
+        cdef int64_t key
         cdef Level *lvl
-        if pos < lad.n and lad.keys[pos] == key:
-            return lad.levels[pos]
+        if slot != LOB_PXMAP_EMPTY:
+            return slot
         if self.free_level != LOB_NIL:
             slot = self.free_level
             self.free_level = self.levels[slot].head
@@ -168,7 +175,10 @@ cdef class OrderBook:
         lvl.tail = LOB_NIL
         lvl.count = 0
         lvl.side = side
-        lob_ladder_insert_at(lad, pos, key, slot)
+        lad = &self.ladder[side]
+        key = lob_ladder_key(side, price)
+        lob_ladder_insert_at(lad, lob_ladder_lower_bound(lad, key), key, slot)
+        lob_pxmap_insert(&self.pxmap[side], price, slot)
         return slot
 
     cdef void drop_level(self, uint32_t level) noexcept nogil:
@@ -176,11 +186,12 @@ cdef class OrderBook:
         cdef lob_ladder *lad = &self.ladder[lvl.side]
         cdef int64_t key = lob_ladder_key(lvl.side, lvl.price)
         cdef size_t pos
-        if lad.keys[lad.n - 1] == key:   # the touch: nearly always
+        if lad.keys[lad.n - 1] == key:   # the touch: the common case
             pos = lad.n - 1
         else:
             pos = lob_ladder_lower_bound(lad, key)
         lob_ladder_erase_at(lad, pos)
+        lob_pxmap_erase(&self.pxmap[lvl.side], lvl.price)
         lvl.head = self.free_level
         self.free_level = level
 
@@ -377,6 +388,8 @@ cdef class OrderBook:
         self.free_level = LOB_NIL
         self.ladder[0].n = 0
         self.ladder[1].n = 0
+        lob_pxmap_clear(&self.pxmap[0])
+        lob_pxmap_clear(&self.pxmap[1])
 
     # ------------------------------------------------------------------
     # C level: signals
@@ -411,6 +424,11 @@ cdef class OrderBook:
 
     # ------------------------------------------------------------------
     # Python: errors
+
+    cdef int guard(self) except -1:
+        if self.busy:
+            raise RuntimeError("OrderBook is busy: another thread is running apply() on it")
+        return 0
 
     cdef raise_status(self, int status, uint64_t order_id, int side, int64_t price, int64_t qty,
                       object side_arg=None):
@@ -451,6 +469,7 @@ cdef class OrderBook:
         Raises DuplicateOrderError, CrossedBookError (unless allow_cross), or
         ValueError / TypeError / OverflowError naming the bad field.
         """
+        self.guard()
         cdef uint64_t oid = to_uint64(order_id, "order_id")
         cdef int s = to_side(side)
         cdef int64_t p = to_int64(price, "price")
@@ -461,6 +480,7 @@ cdef class OrderBook:
 
     def cancel(self, order_id):
         """Delete a resting order; returns the qty it had resting (shares)."""
+        self.guard()
         cdef uint64_t oid = to_uint64(order_id, "order_id")
         cdef int64_t left = 0
         cdef int status = self.c_cancel(oid, &left)
@@ -472,6 +492,7 @@ cdef class OrderBook:
         """Cancel `qty` shares of a resting order (partial cancel, keeps its
         queue place); returns the qty left.  Reducing by all of it removes the
         order and returns 0.  qty must be in (0, resting qty]."""
+        self.guard()
         cdef uint64_t oid = to_uint64(order_id, "order_id")
         cdef int64_t q = to_int64(qty, "qty")
         cdef int64_t left = 0
@@ -484,6 +505,7 @@ cdef class OrderBook:
         """A resting visible order trades `qty` shares at its own price;
         returns the qty left (0 removes it).  Recorded as a trade whose
         aggressor is the other side (a resting ask executed is a buy)."""
+        self.guard()
         cdef uint64_t oid = to_uint64(order_id, "order_id")
         cdef int64_t q = to_int64(qty, "qty")
         cdef int64_t left = 0
@@ -498,6 +520,7 @@ cdef class OrderBook:
         The order keeps its queue place only when the price is unchanged and
         qty does not grow; otherwise it goes to the back of the queue at its
         (new) price.  The cross check applies to the new price."""
+        self.guard()
         cdef uint64_t oid = to_uint64(order_id, "order_id")
         cdef int64_t p = to_int64(price, "price")
         cdef int64_t q = to_int64(qty, "qty")
@@ -511,6 +534,7 @@ cdef class OrderBook:
     def trade(self, side, price, qty):
         """Record a trade print that touches no visible order (hidden
         liquidity, auction cross).  side is the AGGRESSOR's side."""
+        self.guard()
         cdef int s = to_side(side)
         cdef int64_t p = to_int64(price, "price")
         cdef int64_t q = to_int64(qty, "qty")
@@ -522,6 +546,7 @@ cdef class OrderBook:
         """Pre-size the order pool and the id map for `orders` resting orders,
         so that no growth (a copy of the pool, a rehash of the id map) happens
         while a stream is being replayed.  Never shrinks anything."""
+        self.guard()
         cdef int64_t n = to_int64(orders, "orders")
         cdef int status
         if n < 0:
@@ -533,14 +558,35 @@ cdef class OrderBook:
         if status:
             self.raise_status(status, 0, 0, 0, 0)
 
+    def apply(self, events, depth=0, record=True, on_error="raise"):
+        """Apply an array of lob.EVENT_DTYPE events in order, in C, with the
+        GIL released; returns one row of lob.feature_dtype(depth) per event
+        (top of book, microprice, top-level imbalance, volume delta, and
+        `depth` levels a side padded with 0) or None if record is false.
+
+        The result equals the same events applied one call at a time.
+        on_error="raise": a bad event raises lob.EventError whose .index is its
+        position (every event before it applied, none from it on; .features
+        holds the rows before it) and whose __cause__ is the call's error.
+        on_error="skip": bad events are left out (their rows still show the
+        unchanged book) and counted by reason in book.last_rejected.
+        While the batch runs, other threads calling this book get RuntimeError.
+        """
+        global apply_events
+        if apply_events is None:
+            from lob._batch import apply_events
+        return apply_events(self, events, to_int64(depth, "depth"), record, on_error)
+
     def clear(self):
         """Remove every resting order (a venue's book clear).  Trade-flow
         counters are kept; reset_flow() zeroes them."""
+        self.guard()
         self.c_clear()
 
     def reset_flow(self):
         """Zero the trade-flow counters (volume delta, buy/sell volume, trade
         count, vwap, last trade price); the book itself is untouched."""
+        self.guard()
         self.flow_buy = 0
         self.flow_sell = 0
         self.flow_trades = 0
@@ -554,30 +600,35 @@ cdef class OrderBook:
     @property
     def best_bid(self):
         """Highest bid price (int), or None when there are no bids."""
+        self.guard()
         cdef lob_ladder *lad = &self.ladder[BID]
         return best_key_price(lad, BID) if lad.n else None
 
     @property
     def best_ask(self):
         """Lowest ask price (int), or None when there are no asks."""
+        self.guard()
         cdef lob_ladder *lad = &self.ladder[ASK]
         return best_key_price(lad, ASK) if lad.n else None
 
     @property
     def best_bid_qty(self):
         """Total qty at the best bid (0 when there are no bids)."""
+        self.guard()
         cdef lob_ladder *lad = &self.ladder[BID]
         return self.levels[lad.levels[lad.n - 1]].qty if lad.n else 0
 
     @property
     def best_ask_qty(self):
         """Total qty at the best ask (0 when there are no asks)."""
+        self.guard()
         cdef lob_ladder *lad = &self.ladder[ASK]
         return self.levels[lad.levels[lad.n - 1]].qty if lad.n else 0
 
     @property
     def spread(self):
         """best_ask - best_bid (int, price units), or None if a side is empty."""
+        self.guard()
         if self.ladder[BID].n == 0 or self.ladder[ASK].n == 0:
             return None
         return <object>best_key_price(&self.ladder[ASK], ASK) - <object>best_key_price(&self.ladder[BID], BID)
@@ -585,6 +636,7 @@ cdef class OrderBook:
     @property
     def mid(self):
         """(best_bid + best_ask) / 2 as a float, nan if a side is empty."""
+        self.guard()
         cdef int64_t b, a
         if self.ladder[BID].n == 0 or self.ladder[ASK].n == 0:
             return NAN
@@ -597,12 +649,14 @@ cdef class OrderBook:
     def microprice(self):
         """(bid*ask_qty + ask*bid_qty) / (bid_qty + ask_qty) at the best level,
         a float in price units; nan if a side is empty."""
+        self.guard()
         return self.c_microprice()
 
     def imbalance(self, levels=1):
         """(B - A) / (B + A) over the total qty of the best `levels` (>= 1)
         levels of each side: +1 all bids, -1 all asks; nan when both sides are
         empty."""
+        self.guard()
         cdef Py_ssize_t n = to_int64(levels, "levels")
         if n < 1:
             raise ValueError(f"levels must be >= 1, got {levels!r}")
@@ -614,21 +668,25 @@ cdef class OrderBook:
     @property
     def volume_delta(self):
         """Buy-aggressor qty minus sell-aggressor qty since the last reset_flow()."""
+        self.guard()
         return self.flow_buy - self.flow_sell
 
     @property
     def buy_volume(self):
         """Qty traded with a buy aggressor since the last reset_flow()."""
+        self.guard()
         return self.flow_buy
 
     @property
     def sell_volume(self):
         """Qty traded with a sell aggressor since the last reset_flow()."""
+        self.guard()
         return self.flow_sell
 
     @property
     def trade_count(self):
         """Trades recorded (executes, trade prints, engine fills) since the last reset_flow()."""
+        self.guard()
         return self.flow_trades
 
     @property
@@ -636,6 +694,7 @@ cdef class OrderBook:
         """Volume-weighted average trade price (float, price units) since the
         last reset_flow(); nan before the first trade.  The notional is summed
         exactly in 128 bits."""
+        self.guard()
         cdef int64_t volume = self.flow_buy + self.flow_sell
         if volume == 0:
             return NAN
@@ -644,15 +703,18 @@ cdef class OrderBook:
     @property
     def last_trade_price(self):
         """Price of the last trade (int), or None before one."""
+        self.guard()
         return self.flow_last_price if self.flow_has_last else None
 
     # ------------------------------------------------------------------
     # Python: inspection
 
     def __len__(self):
+        self.guard()
         return self.ids.count
 
     def __contains__(self, order_id):
+        self.guard()
         try:
             return self.c_find(to_uint64(order_id, "order_id")) != LOB_NIL
         except (TypeError, OverflowError):
@@ -667,12 +729,14 @@ cdef class OrderBook:
 
     def order(self, order_id):
         """(side, price, qty) of a resting order."""
+        self.guard()
         cdef uint32_t slot = self._slot(order_id)
         cdef Level *lvl = &self.levels[self.orders[slot].level]
         return (<int>lvl.side, lvl.price, self.orders[slot].qty)
 
     def queue_ahead(self, order_id):
         """Total qty resting before this order at its price (shares)."""
+        self.guard()
         cdef uint32_t slot = self._slot(order_id)
         cdef int64_t ahead = 0
         slot = self.orders[slot].prev
@@ -682,24 +746,23 @@ cdef class OrderBook:
         return ahead
 
     cdef uint32_t _level_at(self, int side, int64_t price) noexcept:
-        cdef lob_ladder *lad = &self.ladder[side]
-        cdef int64_t key = lob_ladder_key(side, price)
-        cdef size_t pos = lob_ladder_lower_bound(lad, key)
-        if pos < lad.n and lad.keys[pos] == key:
-            return lad.levels[pos]
-        return LOB_NIL
+        cdef uint32_t level = lob_pxmap_find(&self.pxmap[side], price)
+        return LOB_NIL if level == LOB_PXMAP_EMPTY else level
 
     def level_qty(self, side, price):
         """Total qty resting at (side, price); 0 if no order rests there."""
+        self.guard()
         cdef uint32_t level = self._level_at(to_valid_side(side), to_int64(price, "price"))
         return self.levels[level].qty if level != LOB_NIL else 0
 
     def level_count(self, side):
         """Number of occupied price levels on `side`."""
+        self.guard()
         return self.ladder[to_valid_side(side)].n
 
     def orders_at(self, side, price):
         """Ids of the orders resting at (side, price), in FIFO order."""
+        self.guard()
         cdef uint32_t level = self._level_at(to_valid_side(side), to_int64(price, "price"))
         cdef uint32_t slot
         cdef list ids = []
@@ -715,6 +778,7 @@ cdef class OrderBook:
         """The best `levels` (>= 0) levels of each side, best first, as
         lob.Depth(bid_price, bid_qty, ask_price, ask_qty): four int64 NumPy
         arrays with one row per occupied level (at most `levels`)."""
+        self.guard()
         cdef Py_ssize_t want = to_int64(levels, "levels")
         if want < 0:
             raise ValueError(f"levels must be >= 0, got {levels!r}")
@@ -738,13 +802,15 @@ cdef class OrderBook:
         return (prices, qtys)
 
     def __repr__(self):
+        self.guard()
         return (f"<OrderBook orders={self.ids.count} bid={self.best_bid}x{self.best_bid_qty} "
                 f"ask={self.best_ask}x{self.best_ask_qty}>")
 
     def memory_bytes(self):
         """Bytes of C memory the book holds (pools, id map, ladders)."""
+        self.guard()
         return (<size_t>self.orders_cap * sizeof(Order) + <size_t>self.levels_cap * sizeof(Level)
-                + lob_idmap_bytes(&self.ids)
+                + lob_idmap_bytes(&self.ids) + lob_pxmap_bytes(&self.pxmap[0]) + lob_pxmap_bytes(&self.pxmap[1])
                 + (self.ladder[0].cap + self.ladder[1].cap) * (sizeof(int64_t) + sizeof(uint32_t)))
 
     # ------------------------------------------------------------------
@@ -755,6 +821,7 @@ cdef class OrderBook:
         counts, ladder order and sides, best prices, the id map, the free
         lists, and (unless allow_cross) an uncrossed book.  Raises
         AssertionError naming the first broken one; returns None."""
+        self.guard()
         cdef int side
         cdef size_t pos
         cdef uint32_t level, slot, prev, nlive = 0, nfree = 0, nlevels = 0
@@ -776,6 +843,8 @@ cdef class OrderBook:
                     raise AssertionError(f"level {lvl.price} on the {_SIDE_NAME[side]} ladder has side {lvl.side}")
                 if lob_ladder_key(side, lvl.price) != lad.keys[pos]:
                     raise AssertionError(f"{_SIDE_NAME[side]} ladder key at {pos} does not match level price {lvl.price}")
+                if lob_pxmap_find(&self.pxmap[side], lvl.price) != level:
+                    raise AssertionError(f"price map does not map {_SIDE_NAME[side]} {lvl.price} to its level")
                 if lvl.count == 0 or lvl.head == LOB_NIL:
                     raise AssertionError(f"empty {_SIDE_NAME[side]} level {lvl.price} still on the ladder")
                 nlevels += 1
@@ -809,6 +878,10 @@ cdef class OrderBook:
                 if count != lvl.count:
                     raise AssertionError(f"{_SIDE_NAME[side]} level {lvl.price} count {lvl.count} != orders {count}")
                 nlive += count
+        for side in range(2):
+            if self.pxmap[side].count != self.ladder[side].n:
+                raise AssertionError(f"{_SIDE_NAME[side]} price map holds {self.pxmap[side].count} prices "
+                                     f"but the ladder {self.ladder[side].n} levels")
         if nlive != self.ids.count:
             raise AssertionError(f"id map holds {self.ids.count} ids but {nlive} orders rest")
         slot = self.free_order
@@ -840,6 +913,7 @@ cdef class OrderBook:
     def snapshot(self):
         """Every resting order as a NumPy array of (order_id, side, price, qty),
         bids then asks, each side best level first and FIFO within a level."""
+        self.guard()
         cdef Py_ssize_t i = 0
         cdef int side
         cdef size_t pos
@@ -873,12 +947,14 @@ cdef class OrderBook:
         return out
 
     def _flow_state(self):
+        self.guard()
         notional = (<object>self.flow_notional.hi << 64) + <object>self.flow_notional.lo
         return (self.flow_buy, self.flow_sell, self.flow_trades, notional,
                 self.flow_last_price if self.flow_has_last else None)
 
     def _restore(self, orders, flow):
         """Load a snapshot() array and a _flow_state() tuple into an empty book."""
+        self.guard()
         cdef bint allow = self.allow_cross
         cdef int status
         if self.ids.count:

@@ -1,7 +1,7 @@
 """NumPy structured dtypes of lobcore's arrays."""
 import numpy as np
 
-__all__ = ["EVENT_DTYPE"]
+__all__ = ["EVENT_DTYPE", "FEATURE_DTYPE", "feature_dtype"]
 
 #: One book event (see lob.EventKind). For MODIFY, price/qty are the new
 #: values; for TRADE, side is the aggressor's and order_id is ignored; for
@@ -18,3 +18,35 @@ EVENT_DTYPE = np.dtype(
     ],
     align=True,
 )
+
+
+def feature_dtype(depth: int = 0) -> np.dtype:
+    """The row of OrderBook.apply(events, depth): top of book and signals after
+    each event, plus `depth` levels a side (best first, padded with 0).
+
+    Every field is 8 bytes, so the row is packed and C writes it by offset:
+    ts, best_bid, best_bid_qty, best_ask, best_ask_qty (int64; price 0 with
+    qty 0 for an empty side), microprice, imbalance (float64, top level, nan
+    where undefined), volume_delta (int64), then bid_price, bid_qty,
+    ask_price, ask_qty, each int64 of shape (depth,).
+    """
+    depth = int(depth)
+    if depth < 0:
+        raise ValueError(f"depth must be >= 0, got {depth}")
+    fields = [
+        ("ts", "<i8"),
+        ("best_bid", "<i8"),
+        ("best_bid_qty", "<i8"),
+        ("best_ask", "<i8"),
+        ("best_ask_qty", "<i8"),
+        ("microprice", "<f8"),
+        ("imbalance", "<f8"),
+        ("volume_delta", "<i8"),
+    ]
+    if depth:
+        fields += [(name, "<i8", (depth,)) for name in ("bid_price", "bid_qty", "ask_price", "ask_qty")]
+    return np.dtype(fields)
+
+
+#: OrderBook.apply's row with depth=0; see feature_dtype for depth > 0.
+FEATURE_DTYPE = feature_dtype(0)

@@ -366,6 +366,25 @@ class BookMachine(RuleBasedStateMachine):
         self.call("add", oid, side, price, data.draw(QTY, label="qty"))
 
     @rule(data=st.data())
+    def add_many(self, data):
+        """Several passive adds in one step at spread-out prices: books with many levels."""
+        for _ in range(data.draw(st.integers(1, 12), label="how_many")):
+            free = [i for i in range(41) if i not in self.model]
+            if not free:
+                break
+            side = data.draw(st.sampled_from([0, 1]), label="side")
+            oid = data.draw(st.sampled_from(free), label="fresh_id")
+            if side == 0:
+                ba = self.model.best_ask
+                top = 100 if ba is None else ba - 1
+                price = data.draw(st.integers(top - 30, top), label="deep_bid")
+            else:
+                bb = self.model.best_bid
+                bottom = 101 if bb is None else bb + 1
+                price = data.draw(st.integers(bottom, bottom + 30), label="deep_ask")
+            self.call("add", oid, side, price, data.draw(st.integers(1, 20), label="qty"))
+
+    @rule(data=st.data())
     def clear(self, data):
         """The venue clears the book (rarely): orders go, trade flow stays."""
         if data.draw(st.integers(0, 9), label="clear?") == 0:
@@ -437,7 +456,10 @@ class BookMachine(RuleBasedStateMachine):
     @invariant()
     def matches_model(self):
         longest = max((len(q) for lv in self.model._levels for q in lv.values()), default=0)
-        event(f"orders {min(len(self.model), 10)}{'+' if len(self.model) >= 10 else ''}, longest queue {min(longest, 4)}")
+        widest = max(len(lv) for lv in self.model._levels)
+        event(f"orders >= {10 if len(self.model) >= 10 else len(self.model) // 3 * 3}")
+        event(f"longest queue >= {min(longest, 4)}")
+        event(f"most levels on a side >= {9 if widest >= 9 else widest // 3 * 3}")
         self.model.check()
         compare_books(self.book, self.model)
         if not self.ALLOW_CROSS and self.book.best_bid is not None and self.book.best_ask is not None:

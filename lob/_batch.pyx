@@ -1,0 +1,189 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""OrderBook.apply: a whole event array in one C loop, without the GIL.
+
+Each event goes through the same C-level methods as the Python calls, so a
+batch gives exactly the book and signals of the same events applied one call
+at a time; after each event (if recording) the top of book, microprice,
+top-level imbalance, volume delta and `depth` levels a side are written into
+one row of lob.feature_dtype(depth).
+"""
+from libc.stdint cimport int64_t, uint64_t, uint32_t
+from libc.string cimport memset
+from libc.math cimport NAN
+
+from lob._book cimport OrderBook, Level, lob_ladder, E_KIND, E_NOMEM, E_FULL
+from lob._events cimport Event
+
+import numpy as np
+
+from lob.dtypes import EVENT_DTYPE, feature_dtype
+from lob.errors import EventError
+from lob.kinds import EventKind
+
+if sizeof(Event) != EVENT_DTYPE.itemsize:  # the C struct must mirror the dtype
+    raise ImportError(f"lob._events.Event is {sizeof(Event)} bytes, EVENT_DTYPE {EVENT_DTYPE.itemsize}")
+
+cdef enum:
+    ADD = 1
+    REDUCE = 2
+    CANCEL = 3
+    EXECUTE = 4
+    TRADE = 5
+    MODIFY = 6
+    CLEAR = 7
+
+# status code -> the reason named in OrderBook.last_rejected
+REASONS = {1: "bad_side", 2: "bad_qty", 3: "qty_above_resting", 4: "duplicate_id", 5: "unknown_id",
+           6: "crossed", 9: "bad_kind"}
+
+
+# The fixed head of a feature row; depth arrays follow it.
+cdef struct FeatureHead:
+    int64_t ts
+    int64_t best_bid
+    int64_t best_bid_qty
+    int64_t best_ask
+    int64_t best_ask_qty
+    double microprice
+    double imbalance
+    int64_t volume_delta
+
+
+cdef inline int apply_one(OrderBook book, const Event *ev) noexcept nogil:
+    cdef int64_t left
+    cdef int kind = ev.kind
+    if kind == ADD:
+        return book.c_add(ev.order_id, ev.side, ev.price, ev.qty)
+    if kind == CANCEL:
+        return book.c_cancel(ev.order_id, &left)
+    if kind == EXECUTE:
+        return book.c_execute(ev.order_id, ev.qty, &left)
+    if kind == REDUCE:
+        return book.c_reduce(ev.order_id, ev.qty, &left)
+    if kind == MODIFY:
+        return book.c_modify(ev.order_id, ev.price, ev.qty)
+    if kind == TRADE:
+        return book.c_trade(ev.side, ev.price, ev.qty)
+    if kind == CLEAR:
+        book.c_clear()
+        return 0
+    return E_KIND
+
+
+cdef inline void write_levels(OrderBook book, int side, int64_t *prices, int64_t *qtys,
+                              Py_ssize_t depth) noexcept nogil:
+    cdef lob_ladder *lad = &book.ladder[side]
+    cdef Py_ssize_t i, n = depth if depth < <Py_ssize_t>lad.n else <Py_ssize_t>lad.n
+    cdef Level *lvl
+    for i in range(n):
+        lvl = &book.levels[lad.levels[lad.n - 1 - i]]
+        prices[i] = lvl.price
+        qtys[i] = lvl.qty
+    for i in range(n, depth):
+        prices[i] = 0
+        qtys[i] = 0
+
+
+cdef inline void write_row(OrderBook book, char *row, int64_t ts, Py_ssize_t depth) noexcept nogil:
+    cdef FeatureHead *f = <FeatureHead *>row
+    cdef lob_ladder *b = &book.ladder[0]
+    cdef lob_ladder *a = &book.ladder[1]
+    cdef Level *bl
+    cdef Level *al
+    cdef int64_t *levels
+    f.ts = ts
+    f.volume_delta = book.flow_buy - book.flow_sell
+    if b.n:
+        bl = &book.levels[b.levels[b.n - 1]]
+        f.best_bid = bl.price
+        f.best_bid_qty = bl.qty
+    else:
+        f.best_bid = 0
+        f.best_bid_qty = 0
+    if a.n:
+        al = &book.levels[a.levels[a.n - 1]]
+        f.best_ask = al.price
+        f.best_ask_qty = al.qty
+    else:
+        f.best_ask = 0
+        f.best_ask_qty = 0
+    if b.n and a.n:
+        f.microprice = (<double>f.best_bid * <double>f.best_ask_qty + <double>f.best_ask * <double>f.best_bid_qty) \
+            / <double>(f.best_bid_qty + f.best_ask_qty)
+    else:
+        f.microprice = NAN
+    if f.best_bid_qty + f.best_ask_qty:
+        f.imbalance = <double>(f.best_bid_qty - f.best_ask_qty) / <double>(f.best_bid_qty + f.best_ask_qty)
+    else:
+        f.imbalance = NAN
+    if depth:
+        levels = <int64_t *>(row + sizeof(FeatureHead))
+        write_levels(book, 0, levels, levels + depth, depth)
+        write_levels(book, 1, levels + 2 * depth, levels + 3 * depth, depth)
+
+
+def apply_events(OrderBook book, events, Py_ssize_t depth=0, bint record=True, str on_error="raise"):
+    """The body of OrderBook.apply (see its docstring)."""
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+    if depth < 0:
+        raise ValueError(f"depth must be >= 0, got {depth}")
+    if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE or events.ndim != 1:
+        raise TypeError(f"events must be a 1-d NumPy array of lob.EVENT_DTYPE, got "
+                        f"{getattr(events, 'dtype', type(events).__name__)!r}")
+    events = np.ascontiguousarray(events)
+    cdef Py_ssize_t n = events.shape[0], i = 0, stop = n
+    cdef const unsigned char[::1] event_bytes = events.view(np.uint8).reshape(-1)
+    cdef const Event *ev = <const Event *>&event_bytes[0] if n else NULL
+    cdef bint skip = on_error == "skip"
+    cdef int status = 0
+    cdef Py_ssize_t rejected[16]
+    cdef unsigned char[::1] row_bytes
+    cdef char *rows = NULL
+    cdef Py_ssize_t row_size = 0
+    features = None
+    if record:
+        dtype = feature_dtype(depth)
+        features = np.empty(n, dtype=dtype)
+        row_size = dtype.itemsize
+        if n:
+            row_bytes = features.view(np.uint8).reshape(-1)
+            rows = <char *>&row_bytes[0]
+    memset(rejected, 0, sizeof(rejected))
+    book.guard()
+    book.busy = True
+    try:
+        with nogil:
+            while i < n:
+                status = apply_one(book, &ev[i])
+                if status:
+                    if not skip or status == E_NOMEM or status == E_FULL:
+                        stop = i
+                        break
+                    rejected[status] += 1
+                if rows != NULL:
+                    write_row(book, rows + i * row_size, ev[i].ts, depth)
+                i += 1
+    finally:
+        book.busy = False
+    book.last_rejected = {REASONS[code]: int(rejected[code]) for code in REASONS if rejected[code]}
+    if stop < n:
+        raise_event_error(book, events, stop, status, features)
+    return features
+
+
+cdef raise_event_error(OrderBook book, events, Py_ssize_t index, int status, features):
+    row = events[index]
+    kind, side, oid, price, qty = (int(row["kind"]), int(row["side"]), int(row["order_id"]),
+                                   int(row["price"]), int(row["qty"]))
+    try:
+        if status == E_KIND:
+            raise ValueError(f"kind must be 1 to 7 (lob.EventKind), got {kind}")
+        book.raise_status(status, <uint64_t>oid, side, price, qty, side)
+    except Exception as exc:
+        cause = exc
+    name = EventKind(kind).name if 1 <= kind <= 7 else str(kind)
+    err = EventError(f"event {index} ({name} order_id={oid} side={side} price={price} qty={qty}): {cause}",
+                     index)
+    err.features = features[:index] if features is not None else None
+    raise err from cause
