@@ -7,6 +7,9 @@ a tiny stream: a smoke test so they cannot rot.
 import os
 import sys
 
+# numpy's OpenBLAS threads spin on the second core and blur the figures
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -52,6 +55,7 @@ def pytest_terminal_summary(terminalreporter, config):
             x_floor = f"{med / floor:.2f}" if floor else ""
             speedup = f"{impls['python'][0] / ours:.1f}" if impl == "lobcore" and "python" in impls and ours else ""
             tr.write_line(f"| {group} | {impl} | {med:.1f} | {low:.1f} | {x_floor} | {speedup} |")
-    loaded = rows.get("replay-loaded-vs-empty", {})
-    if "lobcore-loaded" in loaded and "lobcore-empty" in loaded:
-        tr.write_line(f"loaded / empty per event: {loaded['lobcore-loaded'][0] / loaded['lobcore-empty'][0]:.3f}")
+    for group in sorted(rows):
+        impls = rows[group]
+        if "lobcore-loaded" in impls and "lobcore-empty" in impls:
+            tr.write_line(f"{group}: loaded / empty per event {impls['lobcore-loaded'][0] / impls['lobcore-empty'][0]:.3f}")

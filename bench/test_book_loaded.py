@@ -30,9 +30,17 @@ def stream(full_run):
     return lob.synth.generate(300_000 if full_run else 2_000, seed=11)
 
 
+def apply_batch(book, events):
+    book.apply(events, record=False)
+
+
+PATHS = {"calls": lambda book, events: replay_calls(book, events, sample_signals=False), "apply": apply_batch}
+
+
 @pytest.mark.parametrize("impl", ["lobcore-empty", "lobcore-loaded"])
-@pytest.mark.benchmark(group="replay-loaded-vs-empty")
-def test_replay_per_event(benchmark, impl, stream, full_run):
+@pytest.mark.parametrize("path", PATHS)
+def test_replay_per_event(benchmark, impl, path, stream, full_run):
+    benchmark.group = f"{path}-loaded-vs-empty"
     levels, per_level = (5_000, 100) if full_run else (50, 2)
 
     def setup():
@@ -41,7 +49,7 @@ def test_replay_per_event(benchmark, impl, stream, full_run):
             load(book, levels, per_level)
         # steady state: no pool copy or id-map rehash inside the timed replay
         book.reserve(len(book) + int((stream["kind"] == lob.ADD).sum()))
-        return (book, stream), {"sample_signals": False}
+        return (book, stream), {}
 
     benchmark.extra_info.update(impl=impl, calls=len(stream))
-    benchmark.pedantic(replay_calls, setup=setup, rounds=7 if benchmark.enabled else 1, iterations=1)
+    benchmark.pedantic(PATHS[path], setup=setup, rounds=7 if benchmark.enabled else 1, iterations=1)

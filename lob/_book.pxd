@@ -7,20 +7,19 @@ from libc.stdint cimport int64_t, uint64_t, uint32_t, uint8_t
 
 cdef extern from "lob_idmap.h":
     ctypedef struct lob_idmap:
-        uint32_t *buckets
         uint64_t mask
         uint64_t count
     uint32_t LOB_NIL
     int lob_idmap_init(lob_idmap *m, int bits) nogil
     void lob_idmap_free(lob_idmap *m) nogil
+    void lob_idmap_clear(lob_idmap *m) nogil
     size_t lob_idmap_bytes(const lob_idmap *m) nogil
     uint32_t lob_idmap_find(const lob_idmap *m, uint64_t id, const char *base, size_t stride) nogil
-    int lob_idmap_reserve(lob_idmap *m, const char *base, size_t stride) nogil
-    int lob_idmap_reserve_total(lob_idmap *m, uint64_t count, const char *base, size_t stride) nogil
-    void lob_idmap_insert(lob_idmap *m, uint64_t id, uint32_t slot) nogil
     uint32_t lob_idmap_probe(const lob_idmap *m, uint64_t id, const char *base, size_t stride, uint64_t *bucket) nogil
-    void lob_idmap_insert_at(lob_idmap *m, uint64_t bucket, uint32_t slot) nogil
-    void lob_idmap_erase(lob_idmap *m, uint64_t id, uint32_t slot, const char *base, size_t stride) nogil
+    int lob_idmap_reserve(lob_idmap *m) nogil
+    int lob_idmap_reserve_total(lob_idmap *m, uint64_t count) nogil
+    void lob_idmap_insert_at(lob_idmap *m, uint64_t bucket, uint64_t id, uint32_t slot) nogil
+    void lob_idmap_erase(lob_idmap *m, uint64_t id, uint32_t slot) nogil
 
 
 cdef extern from "lob_ladder.h":

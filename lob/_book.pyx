@@ -127,7 +127,7 @@ cdef class OrderBook:
             status = self.grow_orders(1024 if self.orders_cap == 0 else <uint64_t>self.orders_cap * 2)
             if status:
                 return status
-        if lob_idmap_reserve(&self.ids, <const char *>self.orders, sizeof(Order)) != 0:
+        if lob_idmap_reserve(&self.ids) != 0:
             return E_NOMEM
         return OK
 
@@ -228,8 +228,7 @@ cdef class OrderBook:
 
     cdef void release_order(self, uint32_t slot) noexcept nogil:
         """Forget an unlinked order: id map entry and pool slot."""
-        lob_idmap_erase(&self.ids, self.orders[slot].order_id, slot,
-                        <const char *>self.orders, sizeof(Order))
+        lob_idmap_erase(&self.ids, self.orders[slot].order_id, slot)
         self.orders[slot].next = self.free_order
         self.free_order = slot
 
@@ -291,7 +290,7 @@ cdef class OrderBook:
         o.order_id = order_id
         o.qty = qty
         o.flags = 0
-        lob_idmap_insert_at(&self.ids, bucket, slot)
+        lob_idmap_insert_at(&self.ids, bucket, order_id, slot)
         self.link_tail(slot, self.level_for(side, price))
         return OK
 
@@ -380,8 +379,7 @@ cdef class OrderBook:
 
     cdef void c_clear(self) noexcept nogil:
         """Every resting order goes; memory and trade-flow counters stay."""
-        memset(self.ids.buckets, 0, (self.ids.mask + 1) * sizeof(uint32_t))
-        self.ids.count = 0
+        lob_idmap_clear(&self.ids)
         self.orders_used = 0
         self.free_order = LOB_NIL
         self.levels_used = 0
@@ -552,8 +550,7 @@ cdef class OrderBook:
         if n < 0:
             raise ValueError(f"orders must be >= 0, got {orders!r}")
         status = self.grow_orders(<uint64_t>n)
-        if status == OK and lob_idmap_reserve_total(&self.ids, <uint64_t>n, <const char *>self.orders,
-                                                    sizeof(Order)) != 0:
+        if status == OK and lob_idmap_reserve_total(&self.ids, <uint64_t>n) != 0:
             status = E_NOMEM
         if status:
             self.raise_status(status, 0, 0, 0, 0)

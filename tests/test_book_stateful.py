@@ -73,9 +73,6 @@ QTY = st.one_of(
 BAD_QTY_VALUE = st.sampled_from([0, -1, -5, INT64_MIN, np.int64(0)])
 BAD_QTY_TYPE = st.sampled_from([2**63, 2**64, 1.0, 5.0, np.float64(3.0), None, "5"])
 
-LEVELS = st.integers(1, 4)
-
-
 def mostly(good, bad, one_in=8):
     """`good` most of the time, `bad` about one time in `one_in`."""
     return st.integers(0, one_in - 1).flatmap(lambda k: bad if k == 0 else good)
@@ -94,9 +91,12 @@ def _norm(value):
 
 
 def _same_float(got, exp, scale=1.0, rel=1e-12):
-    if isinstance(exp, float) and math.isnan(exp):
-        return isinstance(got, float) and math.isnan(got)
-    if got is None or (isinstance(got, float) and math.isnan(got)):
+    """nan-aware closeness; `scale` (the prices' magnitude) bounds the absolute error."""
+    if not isinstance(got, float):  # the contract's signals are Python floats
+        return False
+    if math.isnan(exp):
+        return math.isnan(got)
+    if math.isnan(got):
         return False
     return math.isclose(got, exp, rel_tol=rel, abs_tol=rel * max(1.0, abs(scale)))
 
@@ -117,8 +117,9 @@ def compare_books(book, model, where=""):
 
     for name in ("best_bid", "best_ask", "best_bid_qty", "best_ask_qty", "spread",
                  "volume_delta", "buy_volume", "sell_volume", "trade_count", "last_trade_price"):
-        got, exp = _norm(getattr(book, name)), getattr(model, name)
+        got, exp = getattr(book, name), getattr(model, name)
         assert got == exp and (got is None) == (exp is None), f"{tag}{name}: book {got!r} model {exp!r}"
+        assert got is None or (type(got) is int), f"{tag}{name}: {type(got).__name__}, not int"
 
     bb, ba = model.best_bid, model.best_ask
     price_scale = max(abs(bb or 0), abs(ba or 0), 1)
@@ -152,10 +153,12 @@ def compare_books(book, model, where=""):
 
     for oid in model._orders:
         assert oid in book, f"{tag}{oid} in book is False"
-        got, exp = _norm(tuple(book.order(oid))), model.order(oid)
-        assert got == exp, f"{tag}order({oid}): book {got!r} model {exp!r}"
+        raw = book.order(oid)
+        got, exp = _norm(tuple(raw)), model.order(oid)
+        assert got == exp, f"{tag}order({oid}): book {raw!r} model {exp!r}"
+        assert isinstance(raw, tuple) and all(isinstance(x, int) for x in raw), f"{tag}order({oid}) -> {raw!r}"
         got, exp = book.queue_ahead(oid), model.queue_ahead(oid)
-        assert got == exp, f"{tag}queue_ahead({oid}): book {got!r} model {exp!r}"
+        assert got == exp and type(got) is int, f"{tag}queue_ahead({oid}): book {got!r} model {exp!r}"
     for oid in range(41):
         if oid not in model:
             assert oid not in book, f"{tag}{oid} in book is True but it does not rest"
@@ -209,10 +212,10 @@ class BookMachine(RuleBasedStateMachine):
             )
         else:
             assert real_exc is None, f"{what}: model returned {exp!r}, book raised {real_exc!r}"
-            got = norm(got)
+            raw, got = got, norm(got)
             assert got == exp, f"{what}: book returned {got!r}, model {exp!r}"
-            if isinstance(exp, int):
-                assert isinstance(got, int) and not isinstance(got, bool), f"{what}: {type(got)}"
+            if type(exp) is int:
+                assert type(raw) is int, f"{what}: returned a {type(raw).__name__}, not an int"
         return model_exc is None
 
     def resting_id(self, data):
