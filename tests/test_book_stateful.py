@@ -5,7 +5,7 @@ duplicate ids, crossing adds/modifies, qty 0 / negative / above what rests, bad 
 out-of-range integers, floats and other wrong types, NumPy integers). For every call both
 must raise the same kind of error or return the same value; after every step an invariant
 compares all observable state and runs ``book.check()``. A rule also swaps the book for a
-pickle / deepcopy round-trip of itself mid-stream and checks that the original is not
+pickle / deepcopy (/ copy.copy) round-trip of itself mid-stream and checks that the original is not
 disturbed by later changes to the copy.
 
 Runs once with ``allow_cross=False`` and once with ``allow_cross=True``.
@@ -441,14 +441,16 @@ class BookMachine(RuleBasedStateMachine):
             self.call(which, lv, norm=lambda d: tuple(a.tolist() for a in d))
 
     # ----------------------------------------------------------------- copies
-    @rule(how=st.sampled_from(["pickle", "deepcopy"]),
+    @rule(how=st.sampled_from(["pickle", "deepcopy", "copy"]),
           protocol=st.integers(0, pickle.HIGHEST_PROTOCOL))
     def clone(self, how, protocol):
         old = self.book
         if how == "pickle":
             new = pickle.loads(pickle.dumps(old, protocol=protocol))
-        else:
+        elif how == "deepcopy":
             new = copy.deepcopy(old)
+        else:  # not in the contract, but a shallow copy must not share the C state either
+            new = copy.copy(old)
         assert new is not old
         compare_books(new, self.model, f"after {how}")
         compare_books(old, self.model, f"original after {how}")
