@@ -1,5 +1,9 @@
+import os
 import sys
 
-from lob.cli import main
+# numpy's OpenBLAS threads spin on a second core while idle and blur timings
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from lob.cli import main  # noqa: E402
 
 sys.exit(main())

@@ -122,7 +122,7 @@ cdef inline void write_row(OrderBook book, char *row, int64_t ts, Py_ssize_t dep
         write_levels(book, 1, levels + 2 * depth, levels + 3 * depth, depth)
 
 
-def apply_events(OrderBook book, events, Py_ssize_t depth=0, bint record=True, str on_error="raise"):
+def apply_events(OrderBook book, events, Py_ssize_t depth=0, bint record=True, str on_error="raise", out=None):
     """The body of OrderBook.apply (see its docstring)."""
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
@@ -144,7 +144,14 @@ def apply_events(OrderBook book, events, Py_ssize_t depth=0, bint record=True, s
     features = None
     if record:
         dtype = feature_dtype(depth)
-        features = np.empty(n, dtype=dtype)
+        if out is None:
+            features = np.empty(n, dtype=dtype)
+        elif (not isinstance(out, np.ndarray) or out.dtype != dtype or out.ndim != 1
+              or not out.flags.c_contiguous or not out.flags.writeable or out.shape[0] < n):
+            raise TypeError(f"out must be a writeable C-contiguous 1-d array of lob.feature_dtype({depth}) "
+                            f"with at least {n} rows")
+        else:
+            features = out[:n]
         row_size = dtype.itemsize
         if n:
             row_bytes = features.view(np.uint8).reshape(-1)

@@ -15,9 +15,6 @@ from libc.stdlib cimport realloc, free
 from libc.string cimport memset
 from libc.math cimport NAN
 
-cdef extern from "lob_mem.h":
-    void *lob_mem_realloc(void *p, size_t bytes) nogil
-
 from lob._convert cimport to_int64, to_uint64, to_side, to_valid_side
 
 cimport numpy as cnp
@@ -113,7 +110,7 @@ cdef class OrderBook:
             return OK
         if cap > MAX_SLOTS:
             return E_FULL
-        grown = <Order *>lob_mem_realloc(self.orders, cap * sizeof(Order))
+        grown = <Order *>realloc(self.orders, cap * sizeof(Order))
         if grown == NULL:
             return E_NOMEM
         self.orders = grown
@@ -555,7 +552,7 @@ cdef class OrderBook:
         if status:
             self.raise_status(status, 0, 0, 0, 0)
 
-    def apply(self, events, depth=0, record=True, on_error="raise"):
+    def apply(self, events, depth=0, record=True, on_error="raise", out=None):
         """Apply an array of lob.EVENT_DTYPE events in order, in C, with the
         GIL released; returns one row of lob.feature_dtype(depth) per event
         (top of book, microprice, top-level imbalance, volume delta, and
@@ -567,12 +564,16 @@ cdef class OrderBook:
         holds the rows before it) and whose __cause__ is the call's error.
         on_error="skip": bad events are left out (their rows still show the
         unchanged book) and counted by reason in book.last_rejected.
+        out: an array of lob.feature_dtype(depth) with at least len(events)
+        rows to write the features into (returned as out[:len(events)]), so a
+        stream replayed in chunks reuses one buffer instead of faulting in
+        fresh memory for every chunk.
         While the batch runs, other threads calling this book get RuntimeError.
         """
         global apply_events
         if apply_events is None:
             from lob._batch import apply_events
-        return apply_events(self, events, to_int64(depth, "depth"), record, on_error)
+        return apply_events(self, events, to_int64(depth, "depth"), record, on_error, out)
 
     def clear(self):
         """Remove every resting order (a venue's book clear).  Trade-flow

@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lob_mem.h"
 
 #define LOB_NIL 0xFFFFFFFFu
 #define LOB_IDMAP_MIN_BITS 10
@@ -69,7 +68,7 @@ static inline uint64_t lob_idmap_key(const char *base, size_t stride, uint32_t s
 
 static inline lob_idmap_bucket *lob_idmap_alloc(uint64_t cap) {
     /* calloc: pages the table never touches are never faulted in */
-    return (lob_idmap_bucket *)lob_mem_calloc((size_t)cap, sizeof(lob_idmap_bucket));
+    return (lob_idmap_bucket *)calloc((size_t)cap, sizeof(lob_idmap_bucket));
 }
 
 /* 0 on success, -1 when out of memory (the map is then left empty). */

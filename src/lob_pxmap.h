@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lob_mem.h"
 
 #define LOB_PXMAP_EMPTY 0xFFFFFFFFu
 #define LOB_PXMAP_MIN_BITS 6
@@ -37,7 +36,7 @@ static inline uint64_t lob_pxmap_slot_of(int64_t price, int shift) {
 }
 
 static inline lob_pxmap_entry *lob_pxmap_alloc(uint64_t cap) {
-    lob_pxmap_entry *e = (lob_pxmap_entry *)lob_mem_realloc(NULL, (size_t)cap * sizeof *e);
+    lob_pxmap_entry *e = (lob_pxmap_entry *)malloc((size_t)cap * sizeof *e);
     if (e) memset(e, 0xFF, (size_t)cap * sizeof *e);  /* every level = EMPTY */
     return e;
 }

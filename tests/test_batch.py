@@ -172,6 +172,14 @@ def test_apply_arguments():
     assert len(empty) == 0 and empty.dtype == lob.FEATURE_DTYPE
     assert lob.OrderBook().apply(ev[::2], on_error="skip").shape == (5,)   # non-contiguous input
     assert lob.feature_dtype(3)["bid_price"].shape == (3,)
+    buf = np.zeros(20, dtype=lob.feature_dtype(2))
+    rows = lob.OrderBook().apply(ev, depth=2, out=buf)
+    assert len(rows) == 10 and np.shares_memory(rows, buf)
+    assert rows.tobytes() == lob.OrderBook().apply(ev, depth=2).tobytes()
+    with pytest.raises(TypeError, match="out"):
+        lob.OrderBook().apply(ev, out=np.zeros(5, dtype=lob.FEATURE_DTYPE))
+    with pytest.raises(TypeError, match="out"):
+        lob.OrderBook().apply(ev, out=buf)   # depth 0 rows into a depth-2 buffer
 
 
 def test_clear_event():
