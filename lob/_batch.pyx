@@ -34,7 +34,7 @@ cdef enum:
 
 # status code -> the reason named in OrderBook.last_rejected
 REASONS = {1: "bad_side", 2: "bad_qty", 3: "qty_above_resting", 4: "duplicate_id", 5: "unknown_id",
-           6: "crossed", 9: "bad_kind"}
+           6: "crossed", 9: "bad_kind", 10: "overflow"}
 
 
 # The fixed head of a feature row; depth arrays follow it.

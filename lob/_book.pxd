@@ -73,6 +73,7 @@ cdef enum BookStatus:
     E_NOMEM = 7         # allocation failed
     E_FULL = 8          # more than 2**31 orders or levels
     E_KIND = 9          # event kind not 1..7 (batches)
+    E_OVERFLOW = 10     # a level total or a volume counter would pass int64
 
 
 # One resting order: 32 bytes.  Price and side live on its level.
@@ -129,6 +130,7 @@ cdef class OrderBook:
     cdef int c_modify(self, uint64_t order_id, int64_t price, int64_t qty) noexcept nogil
     cdef int c_trade(self, int side, int64_t price, int64_t qty) noexcept nogil
     cdef void c_record_trade(self, int aggressor, int64_t price, int64_t qty) noexcept nogil
+    cdef int flow_room(self, int aggressor, int64_t qty) noexcept nogil
     cdef void c_clear(self) noexcept nogil
     cdef uint32_t c_find(self, uint64_t order_id) noexcept nogil
     cdef int64_t c_side_qty(self, int side, Py_ssize_t levels) noexcept nogil
@@ -139,7 +141,8 @@ cdef class OrderBook:
     cdef int reserve_order(self) noexcept nogil
     cdef int grow_orders(self, uint64_t cap) noexcept nogil
     cdef int reserve_level(self, int side) noexcept nogil
-    cdef uint32_t level_for(self, int side, int64_t price) noexcept nogil
+    cdef uint32_t new_level(self, int side, int64_t price) noexcept nogil
+    cdef int room_at(self, int side, int64_t price, int64_t qty, uint32_t *level) noexcept nogil
     cdef void link_tail(self, uint32_t slot, uint32_t level) noexcept nogil
     cdef void unlink(self, uint32_t slot) noexcept nogil
     cdef void drop_level(self, uint32_t level) noexcept nogil
@@ -147,6 +150,7 @@ cdef class OrderBook:
     cdef int check_cross(self, int side, int64_t price) noexcept nogil
     cdef uint32_t _slot(self, object order_id) except? 0xFFFFFFFF
     cdef uint32_t _level_at(self, int side, int64_t price) noexcept
+    cdef int _side_then_price(self, object side, object price) except -1
     cdef tuple _side_depth(self, int side, Py_ssize_t want)
     cdef int guard(self) except -1
     cdef raise_status(self, int status, uint64_t order_id, int side, int64_t price, int64_t qty,

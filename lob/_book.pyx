@@ -10,7 +10,7 @@ convert arguments, call them, and turn codes into the contract's exceptions.
 Every c_* method validates and reserves memory before it changes anything, so
 a refused call leaves the book exactly as it was.
 """
-from libc.stdint cimport int64_t, uint64_t, uint32_t
+from libc.stdint cimport int64_t, uint64_t, uint32_t, INT64_MAX
 from libc.stdlib cimport realloc, free
 from libc.string cimport memset
 from libc.math cimport NAN
@@ -151,14 +151,24 @@ cdef class OrderBook:
     cdef uint32_t c_find(self, uint64_t order_id) noexcept nogil:
         return lob_idmap_find(&self.ids, order_id, <const char *>self.orders, sizeof(Order))
 
-    cdef uint32_t level_for(self, int side, int64_t price) noexcept nogil:
-        """The level at `price`, created if absent (reserve_level first)."""
-        cdef uint32_t slot = lob_pxmap_find(&self.pxmap[side], price)
-        cdef lob_ladder *lad
-        cdef int64_t key
+    cdef int room_at(self, int side, int64_t price, int64_t qty, uint32_t *level) noexcept nogil:
+        """The level at `price` (LOB_NIL if none) into *level; E_OVERFLOW if
+        `qty` more would take its total past int64."""
+        cdef uint32_t found = lob_pxmap_find(&self.pxmap[side], price)
+        if found == LOB_PXMAP_EMPTY:
+            level[0] = LOB_NIL
+            return OK
+        level[0] = found
+        if qty > INT64_MAX - self.levels[found].qty:
+            return E_OVERFLOW
+        return OK
+
+    cdef uint32_t new_level(self, int side, int64_t price) noexcept nogil:
+        """Open an empty level at `price` (reserve_level first)."""
+        cdef uint32_t slot
+        cdef lob_ladder *lad = &self.ladder[side]
+        cdef int64_t key = lob_ladder_key(side, price)
         cdef Level *lvl
-        if slot != LOB_PXMAP_EMPTY:
-            return slot
         if self.free_level != LOB_NIL:
             slot = self.free_level
             self.free_level = self.levels[slot].head
@@ -172,8 +182,6 @@ cdef class OrderBook:
         lvl.tail = LOB_NIL
         lvl.count = 0
         lvl.side = side
-        lad = &self.ladder[side]
-        key = lob_ladder_key(side, price)
         lob_ladder_insert_at(lad, lob_ladder_lower_bound(lad, key), key, slot)
         lob_pxmap_insert(&self.pxmap[side], price, slot)
         return slot
@@ -240,6 +248,12 @@ cdef class OrderBook:
             return E_CROSSED
         return OK
 
+    cdef int flow_room(self, int aggressor, int64_t qty) noexcept nogil:
+        """E_OVERFLOW if recording `qty` would take a volume counter past int64."""
+        if qty > INT64_MAX - (self.flow_buy if aggressor == BID else self.flow_sell):
+            return E_OVERFLOW
+        return OK
+
     cdef void c_record_trade(self, int aggressor, int64_t price, int64_t qty) noexcept nogil:
         if aggressor == BID:
             self.flow_buy += qty
@@ -255,7 +269,7 @@ cdef class OrderBook:
 
     cdef int c_add(self, uint64_t order_id, int side, int64_t price, int64_t qty) noexcept nogil:
         cdef int status
-        cdef uint32_t slot
+        cdef uint32_t slot, level
         cdef uint64_t bucket
         cdef Order *o
         if <unsigned>side > 1:
@@ -274,9 +288,14 @@ cdef class OrderBook:
             status = self.check_cross(side, price)
             if status:
                 return status
-        status = self.reserve_level(side)
+        status = self.room_at(side, price, qty, &level)
         if status:
             return status
+        if level == LOB_NIL:
+            status = self.reserve_level(side)
+            if status:
+                return status
+            level = self.new_level(side, price)
         if self.free_order != LOB_NIL:
             slot = self.free_order
             self.free_order = self.orders[slot].next
@@ -288,7 +307,7 @@ cdef class OrderBook:
         o.qty = qty
         o.flags = 0
         lob_idmap_insert_at(&self.ids, bucket, order_id, slot)
-        self.link_tail(slot, self.level_for(side, price))
+        self.link_tail(slot, level)
         return OK
 
     cdef int c_cancel(self, uint64_t order_id, int64_t *out_qty) noexcept nogil:
@@ -333,14 +352,17 @@ cdef class OrderBook:
             return E_QTY_ABOVE
         lvl = &self.levels[self.orders[slot].level]
         # a resting bid executed means a sell aggressor, and vice versa
+        if self.flow_room(1 - <int>lvl.side, qty):
+            return E_OVERFLOW
         self.c_record_trade(1 - <int>lvl.side, lvl.price, qty)
         return self.c_reduce(order_id, qty, out_left)
 
     cdef int c_modify(self, uint64_t order_id, int64_t price, int64_t qty) noexcept nogil:
-        cdef uint32_t slot
+        cdef uint32_t slot, level
         cdef Order *o
         cdef Level *lvl
         cdef int side, status
+        cdef int64_t others
         if qty <= 0:
             return E_QTY
         slot = self.c_find(order_id)
@@ -358,12 +380,21 @@ cdef class OrderBook:
             status = self.check_cross(side, price)
             if status:
                 return status
+        # the total at the new price without this order must take qty more
+        level = lob_pxmap_find(&self.pxmap[side], price)
+        if level != LOB_PXMAP_EMPTY:
+            others = self.levels[level].qty - (o.qty if level == o.level else 0)
+            if qty > INT64_MAX - others:
+                return E_OVERFLOW
         status = self.reserve_level(side)
         if status:
             return status
-        self.unlink(slot)
+        self.unlink(slot)                # may drop the old level
         self.orders[slot].qty = qty
-        self.link_tail(slot, self.level_for(side, price))
+        level = lob_pxmap_find(&self.pxmap[side], price)
+        if level == LOB_PXMAP_EMPTY:
+            level = self.new_level(side, price)
+        self.link_tail(slot, level)
         return OK
 
     cdef int c_trade(self, int side, int64_t price, int64_t qty) noexcept nogil:
@@ -371,6 +402,8 @@ cdef class OrderBook:
             return E_SIDE
         if qty <= 0:
             return E_QTY
+        if self.flow_room(side, qty):
+            return E_OVERFLOW
         self.c_record_trade(side, price, qty)
         return OK
 
@@ -447,6 +480,8 @@ cdef class OrderBook:
                 f"{_SIDE_NAME[side]} order_id={order_id} at price={price} would cross the book "
                 f"(best {_SIDE_NAME[1 - side]} {best_key_price(opp, 1 - side)}); "
                 f"use OrderBook(allow_cross=True) to replay crossed feeds")
+        if status == E_OVERFLOW:
+            raise OverflowError(f"qty={qty} would take a level total or a volume counter past int64")
         if status == E_FULL:
             raise MemoryError("OrderBook is full: at most 2**31 resting orders and levels")
         raise MemoryError("OrderBook: out of memory")
@@ -693,10 +728,9 @@ cdef class OrderBook:
         last reset_flow(); nan before the first trade.  The notional is summed
         exactly in 128 bits."""
         self.guard()
-        cdef int64_t volume = self.flow_buy + self.flow_sell
-        if volume == 0:
+        if self.flow_buy == 0 and self.flow_sell == 0:
             return NAN
-        return lob_i128_to_double(&self.flow_notional) / <double>volume
+        return lob_i128_to_double(&self.flow_notional) / (<double>self.flow_buy + <double>self.flow_sell)
 
     @property
     def last_trade_price(self):
@@ -743,6 +777,15 @@ cdef class OrderBook:
             slot = self.orders[slot].prev
         return ahead
 
+    cdef int _side_then_price(self, object side, object price) except -1:
+        """The side of (side, price) arguments, checked in the contract's
+        order: type and range errors of either field first, then the value."""
+        cdef int s = to_side(side)
+        to_int64(price, "price")
+        if s < 0:
+            raise ValueError(f"side must be 0 (BID) or 1 (ASK), got {side!r}")
+        return s
+
     cdef uint32_t _level_at(self, int side, int64_t price) noexcept:
         cdef uint32_t level = lob_pxmap_find(&self.pxmap[side], price)
         return LOB_NIL if level == LOB_PXMAP_EMPTY else level
@@ -750,7 +793,7 @@ cdef class OrderBook:
     def level_qty(self, side, price):
         """Total qty resting at (side, price); 0 if no order rests there."""
         self.guard()
-        cdef uint32_t level = self._level_at(to_valid_side(side), to_int64(price, "price"))
+        cdef uint32_t level = self._level_at(self._side_then_price(side, price), to_int64(price, "price"))
         return self.levels[level].qty if level != LOB_NIL else 0
 
     def level_count(self, side):
@@ -761,7 +804,7 @@ cdef class OrderBook:
     def orders_at(self, side, price):
         """Ids of the orders resting at (side, price), in FIFO order."""
         self.guard()
-        cdef uint32_t level = self._level_at(to_valid_side(side), to_int64(price, "price"))
+        cdef uint32_t level = self._level_at(self._side_then_price(side, price), to_int64(price, "price"))
         cdef uint32_t slot
         cdef list ids = []
         if level == LOB_NIL:

@@ -46,7 +46,17 @@ static inline void lob_i128_add_mul(lob_i128 *a, int64_t x, int64_t y) {
 }
 
 static inline double lob_i128_to_double(const lob_i128 *a) {
-    return (double)a->hi * 18446744073709551616.0 + (double)a->lo;
+    /* Convert the magnitude and restore the sign: hi * 2**64 + lo in doubles
+     * would cancel catastrophically for small negative values (hi == -1). */
+    uint64_t lo = a->lo, hi = (uint64_t)a->hi;
+    double magnitude;
+    int neg = a->hi < 0;
+    if (neg) {
+        lo = ~lo + 1;
+        hi = ~hi + (lo == 0);
+    }
+    magnitude = (double)hi * 18446744073709551616.0 + (double)lo;
+    return neg ? -magnitude : magnitude;
 }
 
 #endif /* LOB_I128_H */

@@ -15,6 +15,10 @@ Validation order (only matters where two different error types could both apply)
 4. ``ValueError`` for a qty above what rests (reduce, execute);
 5. ``lob.CrossedBookError`` (add, modify with ``allow_cross=False``).
 
+Queries validate the same way (level_qty/orders_at: a price out of int64 is an
+OverflowError even when the side is also bad). ``x in book`` is False for anything that
+is not a valid order id. ``clear()`` (the CLEAR event) drops every order, keeps the flow.
+
 Signals (mid, microprice, imbalance, vwap) are computed with exact Python ints and a
 single correctly rounded true division at the end.
 """

@@ -285,3 +285,36 @@ def test_pool_reuse_no_growth():
             b.add(i, i % 2, 1000 + (i % 50) * (1 if i % 2 else -1) + (1 if i % 2 else 0), 1)
     assert b.memory_bytes() == grown
     b.check()
+
+
+def test_int64_totals_refuse_to_overflow():
+    big = 2**62
+    b = lob.OrderBook()
+    b.add(1, 0, 100, big)
+    b.add(2, 0, 99, big)
+    before = state(b)
+    with pytest.raises(OverflowError, match="qty"):
+        b.add(3, 0, 100, big)            # level total would pass 2**63 - 1
+    with pytest.raises(OverflowError):
+        b.modify(2, 100, big)            # moving 2 onto 100 would too
+    assert state(b) == before
+    b.modify(1, 100, big - 1)            # shrinking in place is fine
+    b.trade(lob.BID, 1, 2**63 - 1)
+    before = state(b)
+    with pytest.raises(OverflowError):
+        b.trade(lob.BID, 1, 1)           # buy volume would pass 2**63 - 1
+    with pytest.raises(OverflowError):
+        b.trade(lob.BID, 5, 7)
+    assert state(b) == before
+    b.trade(lob.ASK, 1, 2**63 - 1)       # the other side still has room
+    assert b.volume_delta == 0 and b.vwap == 1.0
+    b.check()
+
+
+def test_negative_notional_vwap():
+    b = lob.OrderBook()
+    b.trade(lob.BID, -100, 5)
+    assert b.vwap == -100.0
+    b.trade(lob.BID, -10**12, 1)
+    b.trade(lob.BID, 90, 1)
+    assert b.vwap == pytest.approx((-500 - 10**12 + 90) / 7, rel=1e-15)
