@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import pickle
 
 import numpy as np
@@ -33,8 +34,9 @@ INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 UINT64_MAX = 2**64 - 1
 
+# LOB_STATEFUL_EXAMPLES=3000 for a soak run; CI keeps the default short
 SETTINGS = settings(
-    max_examples=200,
+    max_examples=int(os.environ.get("LOB_STATEFUL_EXAMPLES", "200")),
     stateful_step_count=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
