@@ -1,0 +1,16 @@
+"""Type stubs of lob._batch (the loop behind OrderBook.apply)."""
+import numpy as np
+import numpy.typing as npt
+
+from lob._book import OrderBook
+
+REASONS: dict[int, str]
+
+def apply_events(
+    book: OrderBook,
+    events: npt.NDArray[np.void],
+    depth: int = 0,
+    record: bool = True,
+    on_error: str = "raise",
+    out: npt.NDArray[np.void] | None = None,
+) -> npt.NDArray[np.void] | None: ...
