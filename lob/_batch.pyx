@@ -11,7 +11,7 @@ from libc.stdint cimport int64_t, uint64_t, uint32_t
 from libc.string cimport memset
 from libc.math cimport NAN
 
-from lob._book cimport OrderBook, Level, lob_ladder, E_KIND, E_NOMEM, E_FULL
+from lob._book cimport OrderBook, Level, lob_ladder, E_KIND, E_NOMEM, E_FULL, E_UNKNOWN
 from lob._events cimport Event
 
 import numpy as np
@@ -52,14 +52,21 @@ cdef struct FeatureHead:
 cdef inline int apply_one(OrderBook book, const Event *ev) noexcept nogil:
     cdef int64_t left
     cdef int kind = ev.kind
+    cdef int status
     if kind == ADD:
         return book.c_add(ev.order_id, ev.side, ev.price, ev.qty)
     if kind == CANCEL:
-        return book.c_cancel(ev.order_id, &left)
-    if kind == EXECUTE:
-        return book.c_execute(ev.order_id, ev.qty, &left)
-    if kind == REDUCE:
-        return book.c_reduce(ev.order_id, ev.qty, &left)
+        status = book.c_cancel(ev.order_id, &left)
+    elif kind == EXECUTE:
+        status = book.c_execute(ev.order_id, ev.qty, &left)
+    elif kind == REDUCE:
+        status = book.c_reduce(ev.order_id, ev.qty, &left)
+    else:
+        status = -1
+    if status >= 0:
+        if status == E_UNKNOWN:   # a seeded book draws on its anonymous qty
+            return book.c_draw_unknown(kind, ev.side, ev.price, ev.qty)
+        return status
     if kind == MODIFY:
         return book.c_modify(ev.order_id, ev.price, ev.qty)
     if kind == TRADE:

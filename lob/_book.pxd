@@ -87,9 +87,13 @@ cdef struct Order:
 
 
 # One occupied price level: an intrusive FIFO of its orders and their total.
+# `anon` is qty seeded from a level snapshot (OrderBook.from_depth) whose
+# orders are unknown: it queues ahead of every known order and is counted in
+# `qty`.  A level lives while it has orders or anonymous qty.
 cdef struct Level:
     int64_t price
     int64_t qty
+    int64_t anon
     uint32_t head       # also the free-list link of an unused slot
     uint32_t tail
     uint32_t count
@@ -121,6 +125,9 @@ cdef class OrderBook:
     # set while a batch runs without the GIL; every Python method refuses then
     cdef bint busy
     cdef readonly dict last_rejected
+    # batches: a CANCEL / REDUCE / EXECUTE of an unknown id draws on the
+    # anonymous qty at the event's (side, price) instead of failing
+    cdef public bint draw_unknown
 
     # C level: no Python objects, no exceptions, status codes out.
     cdef int c_add(self, uint64_t order_id, int side, int64_t price, int64_t qty) noexcept nogil
@@ -132,6 +139,9 @@ cdef class OrderBook:
     cdef void c_record_trade(self, int aggressor, int64_t price, int64_t qty) noexcept nogil
     cdef int flow_room(self, int aggressor, int64_t qty) noexcept nogil
     cdef void c_clear(self) noexcept nogil
+    cdef int c_seed(self, int side, int64_t price, int64_t qty) noexcept nogil
+    cdef int c_draw(self, int side, int64_t price, int64_t qty, bint execute, int64_t *out_left) noexcept nogil
+    cdef int c_draw_unknown(self, int kind, int side, int64_t price, int64_t qty) noexcept nogil
     cdef uint32_t c_find(self, uint64_t order_id) noexcept nogil
     cdef int64_t c_side_qty(self, int side, Py_ssize_t levels) noexcept nogil
     cdef double c_microprice(self) noexcept nogil

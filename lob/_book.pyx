@@ -35,6 +35,7 @@ cdef uint64_t MAX_SLOTS = 0x80000000
 cdef int64_t EXACT_DOUBLE = 9007199254740992
 
 SNAPSHOT_DTYPE = np.dtype([("order_id", "<u8"), ("side", "i1"), ("price", "<i8"), ("qty", "<i8")])
+ANON_DTYPE = np.dtype([("side", "i1"), ("price", "<i8"), ("qty", "<i8")])
 
 _SIDE_NAME = ("bid", "ask")
 
@@ -82,6 +83,7 @@ cdef class OrderBook:
         lob_i128_zero(&self.flow_notional)
         self.busy = False
         self.last_rejected = {}
+        self.draw_unknown = False
 
     def __init__(self, allow_cross=False):
         """Make an empty book.
@@ -178,6 +180,7 @@ cdef class OrderBook:
         lvl = &self.levels[slot]
         lvl.price = price
         lvl.qty = 0
+        lvl.anon = 0
         lvl.head = LOB_NIL
         lvl.tail = LOB_NIL
         lvl.count = 0
@@ -228,7 +231,7 @@ cdef class OrderBook:
             lvl.tail = o.prev
         lvl.qty -= o.qty
         lvl.count -= 1
-        if lvl.count == 0:
+        if lvl.count == 0 and lvl.anon == 0:
             self.drop_level(o.level)
 
     cdef void release_order(self, uint32_t slot) noexcept nogil:
@@ -419,6 +422,65 @@ cdef class OrderBook:
         lob_pxmap_clear(&self.pxmap[0])
         lob_pxmap_clear(&self.pxmap[1])
 
+    cdef int c_seed(self, int side, int64_t price, int64_t qty) noexcept nogil:
+        """Anonymous qty at (side, price), ahead of every known order there."""
+        cdef int status
+        cdef uint32_t level
+        if <unsigned>side > 1:
+            return E_SIDE
+        if qty <= 0:
+            return E_QTY
+        if not self.allow_cross:
+            status = self.check_cross(side, price)
+            if status:
+                return status
+        status = self.room_at(side, price, qty, &level)
+        if status:
+            return status
+        if level == LOB_NIL:
+            status = self.reserve_level(side)
+            if status:
+                return status
+            level = self.new_level(side, price)
+        self.levels[level].anon += qty
+        self.levels[level].qty += qty
+        return OK
+
+    cdef int c_draw(self, int side, int64_t price, int64_t qty, bint execute, int64_t *out_left) noexcept nogil:
+        """Take qty from the anonymous qty at (side, price): a cancel, or with
+        `execute` a trade at that price against it."""
+        cdef uint32_t level
+        cdef Level *lvl
+        if <unsigned>side > 1:
+            return E_SIDE
+        if qty <= 0:
+            return E_QTY
+        level = lob_pxmap_find(&self.pxmap[side], price)
+        if level == LOB_PXMAP_EMPTY or self.levels[level].anon == 0:
+            return E_UNKNOWN
+        lvl = &self.levels[level]
+        if qty > lvl.anon:
+            return E_QTY_ABOVE
+        if execute:
+            if self.flow_room(1 - side, qty):
+                return E_OVERFLOW
+            self.c_record_trade(1 - side, price, qty)
+        lvl.anon -= qty
+        lvl.qty -= qty
+        out_left[0] = lvl.anon
+        if lvl.anon == 0 and lvl.count == 0:
+            self.drop_level(level)
+        return OK
+
+    cdef int c_draw_unknown(self, int kind, int side, int64_t price, int64_t qty) noexcept nogil:
+        """A batch's CANCEL (3) / REDUCE (2) / EXECUTE (4) of an id the book
+        does not know, when draw_unknown is set: E_UNKNOWN unless the
+        anonymous qty at (side, price) covers it."""
+        cdef int64_t left
+        if not self.draw_unknown or (kind != 2 and kind != 3 and kind != 4):
+            return E_UNKNOWN
+        return self.c_draw(side, price, qty, kind == 4, &left)
+
     # ------------------------------------------------------------------
     # C level: signals
 
@@ -586,6 +648,69 @@ cdef class OrderBook:
             status = E_NOMEM
         if status:
             self.raise_status(status, 0, 0, 0, 0)
+
+    @classmethod
+    def from_depth(cls, bid_price, bid_qty, ask_price, ask_qty, allow_cross=False):
+        """A book seeded from a level snapshot (prices and total qtys, any
+        order), for replaying a feed that starts mid-day, as LOBSTER files do.
+
+        Each level's qty rests as anonymous qty: ahead of every order added
+        later at that price, with no order id.  The book has draw_unknown set,
+        so in apply() a CANCEL, REDUCE or EXECUTE of an id it does not know
+        takes its qty from the anonymous qty at the event's (side, price); the
+        per-call equivalents are cancel_anonymous / execute_anonymous.
+        Levels with qty 0 are skipped.
+        """
+        book = cls(allow_cross)
+        for side, prices, qtys in ((0, bid_price, bid_qty), (1, ask_price, ask_qty)):
+            prices = np.asarray(prices).ravel().tolist()
+            qtys = np.asarray(qtys).ravel().tolist()
+            if len(prices) != len(qtys):
+                raise ValueError(f"{_SIDE_NAME[side]}_price has {len(prices)} levels but "
+                                 f"{_SIDE_NAME[side]}_qty {len(qtys)}")
+            for price, qty in zip(prices, qtys):
+                if qty != 0:
+                    book.seed(side, price, qty)
+        book.draw_unknown = True
+        return book
+
+    def seed(self, side, price, qty):
+        """Rest `qty` (> 0) anonymous shares at (side, price): qty known to
+        rest there whose orders are unknown.  It queues ahead of every known
+        order at that price and counts in every level total and signal."""
+        self.guard()
+        cdef int s = to_side(side)
+        cdef int64_t p = to_int64(price, "price")
+        cdef int64_t q = to_int64(qty, "qty")
+        cdef int status = self.c_seed(s, p, q)
+        if status:
+            self.raise_status(status, 0, s, p, q, side)
+
+    def cancel_anonymous(self, side, price, qty):
+        """Cancel `qty` of the anonymous qty at (side, price); returns the
+        anonymous qty left there.  UnknownOrderError if none rests there."""
+        return self._draw(side, price, qty, False)
+
+    def execute_anonymous(self, side, price, qty):
+        """Execute `qty` of the anonymous qty at (side, price), recorded as a
+        trade at that price whose aggressor is the other side; returns the
+        anonymous qty left there."""
+        return self._draw(side, price, qty, True)
+
+    def _draw(self, side, price, qty, bint execute):
+        self.guard()
+        cdef int s = to_side(side)
+        cdef int64_t p = to_int64(price, "price")
+        cdef int64_t q = to_int64(qty, "qty")
+        cdef int64_t left = 0
+        cdef int status = self.c_draw(s, p, q, execute, &left)
+        if status == E_UNKNOWN:
+            raise UnknownOrderError(f"no anonymous qty rests at {_SIDE_NAME[s]} price={p}")
+        if status == E_QTY_ABOVE:
+            raise ValueError(f"qty={q} is above the anonymous qty at {_SIDE_NAME[s]} price={p}")
+        if status:
+            self.raise_status(status, 0, s, p, q, side)
+        return left
 
     def apply(self, events, depth=0, record=True, on_error="raise", out=None):
         """Apply an array of lob.EVENT_DTYPE events in order, in C, with the
@@ -767,10 +892,11 @@ cdef class OrderBook:
         return (<int>lvl.side, lvl.price, self.orders[slot].qty)
 
     def queue_ahead(self, order_id):
-        """Total qty resting before this order at its price (shares)."""
+        """Total qty resting before this order at its price (shares),
+        anonymous seeded qty included."""
         self.guard()
         cdef uint32_t slot = self._slot(order_id)
-        cdef int64_t ahead = 0
+        cdef int64_t ahead = self.levels[self.orders[slot].level].anon
         slot = self.orders[slot].prev
         while slot != LOB_NIL:
             ahead += self.orders[slot].qty
@@ -886,10 +1012,14 @@ cdef class OrderBook:
                     raise AssertionError(f"{_SIDE_NAME[side]} ladder key at {pos} does not match level price {lvl.price}")
                 if lob_pxmap_find(&self.pxmap[side], lvl.price) != level:
                     raise AssertionError(f"price map does not map {_SIDE_NAME[side]} {lvl.price} to its level")
-                if lvl.count == 0 or lvl.head == LOB_NIL:
+                if lvl.anon < 0:
+                    raise AssertionError(f"{_SIDE_NAME[side]} level {lvl.price} has anonymous qty {lvl.anon}")
+                if lvl.count == 0 and lvl.anon == 0:
                     raise AssertionError(f"empty {_SIDE_NAME[side]} level {lvl.price} still on the ladder")
+                if (lvl.count == 0) != (lvl.head == LOB_NIL):
+                    raise AssertionError(f"{_SIDE_NAME[side]} level {lvl.price}: count {lvl.count} but head {lvl.head}")
                 nlevels += 1
-                qty_sum = 0
+                qty_sum = lvl.anon
                 count = 0
                 prev = LOB_NIL
                 slot = lvl.head
@@ -915,7 +1045,8 @@ cdef class OrderBook:
                 if prev != lvl.tail:
                     raise AssertionError(f"tail of {_SIDE_NAME[side]} level {lvl.price} is not its last order")
                 if qty_sum != lvl.qty:
-                    raise AssertionError(f"{_SIDE_NAME[side]} level {lvl.price} total {lvl.qty} != sum of orders {qty_sum}")
+                    raise AssertionError(f"{_SIDE_NAME[side]} level {lvl.price} total {lvl.qty} != anonymous + "
+                                         f"orders {qty_sum}")
                 if count != lvl.count:
                     raise AssertionError(f"{_SIDE_NAME[side]} level {lvl.price} count {lvl.count} != orders {count}")
                 nlive += count
@@ -987,27 +1118,47 @@ cdef class OrderBook:
         out["qty"] = qty_arr
         return out
 
-    def _flow_state(self):
+    def anonymous_levels(self):
+        """The anonymous (seeded, id-less) qty still resting, as a NumPy array
+        of (side, price, qty): bids then asks, best level first."""
         self.guard()
+        cdef int side
+        cdef size_t pos
+        cdef Level *lvl
+        rows = []
+        for side in range(2):
+            for pos in reversed(range(self.ladder[side].n)):
+                lvl = &self.levels[self.ladder[side].levels[pos]]
+                if lvl.anon:
+                    rows.append((side, lvl.price, lvl.anon))
+        return np.array(rows, dtype=ANON_DTYPE)
+
+    def _flow_state(self):
         notional = (<object>self.flow_notional.hi << 64) + <object>self.flow_notional.lo
         return (self.flow_buy, self.flow_sell, self.flow_trades, notional,
                 self.flow_last_price if self.flow_has_last else None)
 
-    def _restore(self, orders, flow):
-        """Load a snapshot() array and a _flow_state() tuple into an empty book."""
+    def _restore(self, orders, flow, anonymous, bint draw_unknown):
+        """Load anonymous_levels(), snapshot() and _flow_state() output into an
+        empty book."""
         self.guard()
         cdef bint allow = self.allow_cross
-        cdef int status
-        if self.ids.count:
+        cdef int status = 0
+        if self.ids.count or self.ladder[0].n or self.ladder[1].n:
             raise ValueError("_restore needs an empty book")
         self.allow_cross = True   # a crossed book pickles and comes back crossed
         try:
+            for side, price, qty in anonymous.tolist():
+                status = self.c_seed(side, price, qty)
+                if status:
+                    self.c_clear()
+                    self.raise_status(status, 0, side, price, qty, side)
             for oid, side, price, qty in zip(orders["order_id"].tolist(), orders["side"].tolist(),
                                              orders["price"].tolist(), orders["qty"].tolist()):
                 status = self.c_add(oid, side, price, qty)
                 if status:
                     self.c_clear()
-                    self.raise_status(status, oid, side, price, qty)
+                    self.raise_status(status, oid, side, price, qty, side)
         finally:
             self.allow_cross = allow
         buy, sell, trades, notional, last = flow
@@ -1018,18 +1169,23 @@ cdef class OrderBook:
         self.flow_notional.hi = notional >> 64
         self.flow_has_last = last is not None
         self.flow_last_price = last if last is not None else 0
+        self.draw_unknown = draw_unknown
+
+    def _state(self):
+        return (self.allow_cross, self.snapshot(), self._flow_state(), self.anonymous_levels(),
+                self.draw_unknown)
 
     def __reduce__(self):
-        return (_rebuild_book, (self.allow_cross, self.snapshot(), self._flow_state()))
+        return (_rebuild_book, self._state())
 
     def __copy__(self):
-        return _rebuild_book(self.allow_cross, self.snapshot(), self._flow_state())
+        return _rebuild_book(*self._state())
 
     def __deepcopy__(self, memo):
-        return _rebuild_book(self.allow_cross, self.snapshot(), self._flow_state())
+        return _rebuild_book(*self._state())
 
 
-def _rebuild_book(allow_cross, orders, flow):
+def _rebuild_book(allow_cross, orders, flow, anonymous=None, draw_unknown=False):
     book = OrderBook(allow_cross)
-    book._restore(orders, flow)
+    book._restore(orders, flow, np.zeros(0, ANON_DTYPE) if anonymous is None else anonymous, draw_unknown)
     return book
