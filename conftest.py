@@ -12,7 +12,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent
 # extension -> whether it cimports the shared .pxd files and src/ headers
-EXTENSIONS = {"lob._book": True, "lob._synth": True, "lob._batch": True, "lob._floor": False}
+EXTENSIONS = {"lob._book": True, "lob._synth": True, "lob._batch": True, "lob._lobster": True, "lob._floor": False}
 
 
 def pytest_sessionstart(session):

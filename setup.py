@@ -19,6 +19,7 @@ MODULES = {
     "lob._book": HOT,
     "lob._synth": HOT,
     "lob._batch": HOT,
+    "lob._lobster": HOT,
     "lob._floor": {"language_level": 3},
 }
 

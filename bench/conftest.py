@@ -42,18 +42,19 @@ def pytest_terminal_summary(terminalreporter, config):
         return
     tr = terminalreporter
     tr.write_sep("=", "lobcore per-call figures (median ns/call; ratios from this run)")
-    tr.write_line("| benchmark | impl | ns/call (median) | ns/call (min) | x floor | python / lobcore |")
+    tr.write_line("| benchmark | impl | ns/call (median) | ns/call (min) | x floor | baseline / lobcore |")
     tr.write_line("|---|---|---:|---:|---:|---:|")
     for group in sorted(rows):
         impls = rows[group]
         floor = impls.get("floor", (None,))[0]
         ours = impls.get("lobcore", (None,))[0]
-        for impl in ("floor", "lobcore", "python", "lobcore-loaded", "lobcore-empty"):
+        for impl in ("floor", "lobcore", "python", "numpy.loadtxt", "lobcore-loaded", "lobcore-empty"):
             if impl not in impls:
                 continue
             med, low = impls[impl]
             x_floor = f"{med / floor:.2f}" if floor else ""
-            speedup = f"{impls['python'][0] / ours:.1f}" if impl == "lobcore" and "python" in impls and ours else ""
+            base = impls.get("python", impls.get("numpy.loadtxt", (None,)))[0]
+            speedup = f"{base / ours:.1f}" if impl == "lobcore" and base and ours else ""
             tr.write_line(f"| {group} | {impl} | {med:.1f} | {low:.1f} | {x_floor} | {speedup} |")
     for group in sorted(rows):
         impls = rows[group]

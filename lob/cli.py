@@ -119,6 +119,22 @@ def demo(args) -> int:
     return 0
 
 
+def lobster_check(args) -> int:
+    from lob.io import check_lobster
+
+    start = time.perf_counter()
+    result = check_lobster(args.message_csv, args.orderbook_csv, max_mismatches=args.show)
+    elapsed = time.perf_counter() - start
+    print(f"{args.message_csv}: {result.total:,} rows, {result.levels} levels a side, replayed in {elapsed:.3f} s")
+    for row, reason in result.rejected[: args.show]:
+        print(f"  row {row}: the book refused the message ({reason})")
+    for row, side, ours, theirs in result.mismatches:
+        print(f"  row {row} {side}: book {ours}")
+        print(f"  {'':>{len(str(row)) + 4}}   file {theirs}")
+    print(f"matched {result.matched}/{result.total} rows, {result.resynced} resynced")
+    return 0 if result.ok else 1
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="lob", description="lobcore: a C-level limit order book for Python")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -126,6 +142,12 @@ def main(argv=None) -> int:
     p_demo.add_argument("--events", type=int, default=1_000_000, help="events to generate (default 1,000,000)")
     p_demo.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
     p_demo.set_defaults(func=demo)
+    p_check = sub.add_parser(
+        "lobster-check", help="replay a LOBSTER message file and compare every orderbook row at every level")
+    p_check.add_argument("message_csv")
+    p_check.add_argument("orderbook_csv")
+    p_check.add_argument("--show", type=int, default=5, help="mismatches to print (default 5)")
+    p_check.set_defaults(func=lobster_check)
     p_version = sub.add_parser("version", help="print the version")
     p_version.set_defaults(func=lambda args: print(lob.__version__) or 0)
     args = parser.parse_args(argv)

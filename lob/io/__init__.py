@@ -1,0 +1,4 @@
+"""Readers of exchange order-by-order data into lob.EVENT_DTYPE arrays."""
+from lob.io.lobster import LobsterCheck, LobsterHalt, check_lobster, read_lobster, read_lobster_book
+
+__all__ = ["read_lobster", "read_lobster_book", "check_lobster", "LobsterCheck", "LobsterHalt"]
