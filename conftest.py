@@ -11,15 +11,22 @@ import pathlib
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent
-# extension -> whether it cimports the shared .pxd files and src/ headers
-EXTENSIONS = {"lob._book": True, "lob._synth": True, "lob._batch": True, "lob._lobster": True, "lob._floor": False}
+# extension -> the files besides its .pyx that it is compiled from
+BOOK = ["lob/_book.pxd", "lob/_convert.pxd", "src/lob_idmap.h", "src/lob_ladder.h", "src/lob_pxmap.h",
+        "src/lob_i128.h"]
+EXTENSIONS = {
+    "lob._book": BOOK,
+    "lob._batch": BOOK + ["lob/_events.pxd"],
+    "lob._synth": BOOK + ["lob/_events.pxd", "src/lob_rng.h"],
+    "lob._lobster": ["lob/_events.pxd"],
+    "lob._itch": ["lob/_events.pxd", "src/lob_refmap.h"],
+    "lob._floor": [],
+}
 
 
 def pytest_sessionstart(session):
     rebuild = "rebuild with: python -m pip install -e '.[test]'"
-    headers = list((ROOT / "src").glob("*.h")) + list((ROOT / "lob").glob("*.pxd"))
-    newest_header = max((p.stat().st_mtime for p in headers), default=0.0)
-    for name, shared in EXTENSIONS.items():
+    for name, depends in EXTENSIONS.items():
         try:
             module = importlib.import_module(name)
         except ImportError as exc:
@@ -27,6 +34,7 @@ def pytest_sessionstart(session):
         built = pathlib.Path(module.__file__)
         if built.suffix not in (".so", ".pyd"):
             pytest.exit(f"{name} imported from {built}, not a compiled extension; {rebuild}", returncode=4)
-        source = ROOT / (name.replace(".", "/") + ".pyx")
-        if source.exists() and max(source.stat().st_mtime, newest_header if shared else 0.0) > built.stat().st_mtime:
+        sources = [ROOT / (name.replace(".", "/") + ".pyx")] + [ROOT / d for d in depends]
+        newest = max((p.stat().st_mtime for p in sources if p.exists()), default=0.0)
+        if newest > built.stat().st_mtime:
             pytest.exit(f"{built.name} is older than its sources; {rebuild}", returncode=4)

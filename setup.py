@@ -20,6 +20,7 @@ MODULES = {
     "lob._synth": HOT,
     "lob._batch": HOT,
     "lob._lobster": HOT,
+    "lob._itch": HOT,
     "lob._floor": {"language_level": 3},
 }
 

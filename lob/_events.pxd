@@ -1,6 +1,5 @@
-# The C view of one row of lob.EVENT_DTYPE (an aligned NumPy struct: 40 bytes,
-# fields at natural offsets), shared by every module that reads or writes
-# event arrays.
+# The C view of one row of lob.EVENT_DTYPE (a packed NumPy struct: 34 bytes,
+# no padding), shared by every module that reads or writes event arrays.
 from libc.stdint cimport int64_t, uint64_t, uint8_t, int8_t
 
 
@@ -8,7 +7,6 @@ cdef packed struct Event:
     int64_t ts
     uint8_t kind
     int8_t side
-    uint8_t _pad[6]
     uint64_t order_id
     int64_t price
     int64_t qty

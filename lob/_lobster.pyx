@@ -203,11 +203,7 @@ def parse_messages(const unsigned char[::1] data, str source="<bytes>"):
             p = skip_line(c.p, end)
     if c.status:
         _fail(source, line, c.status)
-    # a field-wise copy into zeros: numpy's copy would leave the padding bytes
-    # between fields uninitialised, and equal streams should be equal bytes
-    trimmed = np.zeros(n_events, dtype=EVENT_DTYPE)
-    trimmed[...] = events[:n_events]
-    return trimmed, halts[:n_halts].copy(), rows[:n_events].copy()
+    return events[:n_events].copy(), halts[:n_halts].copy(), rows[:n_events].copy()
 
 
 def parse_book(const unsigned char[::1] data, str source="<bytes>"):

@@ -102,7 +102,6 @@ def generate_into(out, uint64_t seed, int64_t start_price, int64_t tick,
         with nogil:
             for i in range(n):
                 ev = &events[i]
-                ev._pad[0] = ev._pad[1] = ev._pad[2] = ev._pad[3] = ev._pad[4] = ev._pad[5] = 0
                 ts += 1 + <int64_t>lob_rng_below(&rng, <uint64_t>(2.0 * mean_gap_ns) + 1)
                 ev.ts = ts
                 if lob_rng_uniform(&rng) < p_drift:

@@ -5,8 +5,10 @@ __all__ = ["EVENT_DTYPE", "FEATURE_DTYPE", "feature_dtype"]
 
 #: One book event (see lob.EventKind). For MODIFY, price/qty are the new
 #: values; for TRADE, side is the aggressor's and order_id is ignored; for
-#: CLEAR only ts counts.  Aligned: 40 bytes a row, fields at natural offsets,
-#: so C code reads it as a plain struct.
+#: CLEAR only ts counts.  Packed, 34 bytes a row with no padding, so equal
+#: streams are equal bytes (NumPy leaves padding bytes uninitialised when it
+#: copies, concatenates or indexes structured arrays); C reads it as a packed
+#: struct (unaligned loads cost nothing measurable on x86-64 and ARM64).
 EVENT_DTYPE = np.dtype(
     [
         ("ts", "<i8"),        # nanoseconds (since midnight or the epoch: the source's clock)
@@ -16,7 +18,6 @@ EVENT_DTYPE = np.dtype(
         ("price", "<i8"),     # the caller's integer price unit
         ("qty", "<i8"),       # shares / contracts
     ],
-    align=True,
 )
 
 

@@ -1,0 +1,63 @@
+"""NASDAQ TotalView-ITCH 5.0 files, plain or gzip, streamed in chunks.
+
+Prices stay in ITCH's integer unit (1e-4 dollars); timestamps are ITCH's
+nanoseconds after midnight.  See lob._itch for the message mapping.
+"""
+import gzip
+import os
+
+import numpy as np
+
+from lob._itch import MESSAGE_LENGTHS, ItchParser
+
+__all__ = ["read_itch", "iter_itch", "ItchParser", "MESSAGE_LENGTHS"]
+
+CHUNK = 1 << 24
+
+
+def _open(path):
+    path = os.fspath(path)
+    with open(path, "rb") as f:
+        magic = f.read(2)
+    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+
+
+def iter_itch(path, chunk_size=CHUNK, parser=None):
+    """Stream an ITCH 5.0 file (plain or gzip) in chunks of `chunk_size`
+    bytes: yields (events, locates) per chunk, in file order, so files larger
+    than memory replay chunk by chunk.  Pass your own ItchParser to read its
+    directory and records as the stream goes.  A truncated or corrupt file
+    raises ValueError naming the byte offset and the message type."""
+    parser = ItchParser() if parser is None else parser
+    with _open(path) as f:
+        while True:
+            chunk = f.read(chunk_size)
+            if not chunk:
+                break
+            yield parser.feed(chunk)
+    parser.finish()
+
+
+def read_itch(path, symbols=None, *, parser=None):
+    """Every book event of an ITCH 5.0 file, per stock: {symbol: events}
+    (lob.EVENT_DTYPE arrays, in file order).  `symbols` (an iterable of
+    names) keeps only those stocks.  A stock whose directory message (R) is
+    missing is named '#<locate>'.  Pass an ItchParser to keep its directory,
+    system events, trading actions, crosses and counts."""
+    parser = ItchParser() if parser is None else parser
+    wanted = None if symbols is None else set(symbols)
+    parts = {}
+    for events, locates in iter_itch(path, parser=parser):
+        if len(events) == 0:
+            continue
+        order = np.argsort(locates, kind="stable")
+        sorted_locates = locates[order]
+        starts = np.flatnonzero(np.r_[True, sorted_locates[1:] != sorted_locates[:-1]])
+        ends = np.r_[starts[1:], len(order)]
+        for lo, hi in zip(starts.tolist(), ends.tolist()):
+            locate = int(sorted_locates[lo])
+            name = parser.directory.get(locate, f"#{locate}")
+            if wanted is not None and name not in wanted:
+                continue
+            parts.setdefault(name, []).append(events[order[lo:hi]])
+    return {name: np.concatenate(chunks) if len(chunks) > 1 else chunks[0] for name, chunks in parts.items()}

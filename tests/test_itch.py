@@ -1,0 +1,177 @@
+"""NASDAQ ITCH 5.0: the streaming parser, the writer, and bad input."""
+import gzip
+import pathlib
+import struct
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import lob
+import lob.io
+from lob.io.itch import MESSAGE_LENGTHS
+
+SAMPLE = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "itch" / "sample.itch"
+
+
+@pytest.fixture(scope="module")
+def streams():
+    return {
+        "AAPL": lob.synth.generate(4000, seed=1, target_orders=400, p_reduce=0.1, p_trade=0.05),
+        "MSFT": lob.synth.generate(4000, seed=2, target_orders=400, p_modify=0.1, first_id=10**7),
+    }
+
+
+@pytest.fixture(scope="module")
+def itch_file(tmp_path_factory, streams):
+    path = tmp_path_factory.mktemp("itch") / "day.itch"
+    lob.synth.write_itch(streams, path)
+    return path
+
+
+def assert_same_replay(source_events, parsed_events):
+    a, b = lob.OrderBook(), lob.OrderBook()
+    fa, fb = a.apply(source_events), b.apply(parsed_events)
+    assert a.depth(1000).bid_qty.tolist() == b.depth(1000).bid_qty.tolist()
+    assert a.depth(1000).ask_price.tolist() == b.depth(1000).ask_price.tolist()
+    assert a._flow_state() == b._flow_state()
+    assert len(a) == len(b)
+    b.check()
+    # the same top of book after the last event (ids of replaced orders differ)
+    for field in ("best_bid", "best_bid_qty", "best_ask", "best_ask_qty", "volume_delta"):
+        assert fa[-1][field] == fb[-1][field]
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_roundtrip(tmp_path, streams, compress):
+    path = tmp_path / ("day.itch.gz" if compress else "day.itch")
+    lob.synth.write_itch(streams, path, compress=compress)
+    parser = lob.io.ItchParser()
+    books = lob.io.read_itch(path, parser=parser)
+    assert set(books) == {"AAPL", "MSFT"} and parser.directory == {1: "AAPL", 2: "MSFT"}
+    assert parser.unknown_refs == 0 and [code for _, code in parser.system_events] == ["O", "C"]
+    for name, events in streams.items():
+        assert_same_replay(events, books[name])
+    counts = parser.counts
+    assert counts["U"] == int((streams["MSFT"]["kind"] == lob.MODIFY).sum())
+    assert counts["A"] == sum(int((e["kind"] == lob.ADD).sum()) for e in streams.values())
+
+
+def test_event_mapping(itch_file, streams):
+    aapl = lob.io.read_itch(itch_file)["AAPL"]
+    src = streams["AAPL"]
+    assert len(aapl) == len(src)                       # no MODIFY in this stream: one event a message
+    assert aapl["kind"].tolist() == src["kind"].tolist()
+    assert aapl["ts"].tolist() == src["ts"].tolist()
+    adds = src["kind"] == lob.ADD
+    assert aapl[adds].tobytes() == src[adds].tobytes()
+    execs = src["kind"] == lob.EXECUTE
+    assert aapl["side"][execs].tolist() == src["side"][execs].tolist()   # the resting side, from the parser's map
+    trades = src["kind"] == lob.TRADE
+    assert aapl["side"][trades].tolist() == src["side"][trades].tolist()  # the aggressor
+
+
+def test_symbols_filter(itch_file):
+    assert set(lob.io.read_itch(itch_file, symbols=["MSFT"])) == {"MSFT"}
+    assert lob.io.read_itch(itch_file, symbols=["NOPE"]) == {}
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64, 4096])
+def test_streaming_any_chunk_size(itch_file, chunk):
+    whole = lob.io.ItchParser().feed(itch_file.read_bytes())
+    parts = list(lob.io.iter_itch(itch_file, chunk_size=chunk))
+    events = np.concatenate([e for e, _ in parts])
+    locates = np.concatenate([l for _, l in parts])
+    assert events.tobytes() == whole[0].tobytes() and locates.tolist() == whole[1].tolist()
+
+
+def message(kind, body, locate=1, ts=1000):
+    msg = struct.pack(">cHH", kind, locate, 0) + ts.to_bytes(6, "big") + body
+    return struct.pack(">H", len(msg)) + msg
+
+
+def test_execute_with_price_and_printable_flag():
+    add = message(b"A", struct.pack(">QcI", 5, b"S", 300) + b"ZVZZT   " + struct.pack(">I", 10_000))
+    printed = message(b"C", struct.pack(">QIQcI", 5, 100, 1, b"Y", 10_050))
+    silent = message(b"C", struct.pack(">QIQcI", 5, 50, 2, b"N", 10_060))
+    events, _ = lob.io.ItchParser().feed(add + printed + silent)
+    assert events["kind"].tolist() == [lob.ADD, lob.REDUCE, lob.TRADE, lob.REDUCE]
+    book = lob.OrderBook()
+    book.apply(events)
+    assert book.order(5) == (lob.ASK, 10_000, 150)
+    assert book.buy_volume == 100 and book.vwap == 10_050.0 and book.trade_count == 1
+
+
+def test_replace_keeps_the_side():
+    add = message(b"A", struct.pack(">QcI", 5, b"B", 300) + b"ZVZZT   " + struct.pack(">I", 10_000))
+    replace = message(b"U", struct.pack(">QQII", 5, 9, 200, 10_010))
+    events, _ = lob.io.ItchParser().feed(add + replace)
+    assert events[["kind", "side", "order_id", "price", "qty"]].tolist() == [
+        (lob.ADD, 0, 5, 10_000, 300), (lob.CANCEL, 0, 5, 0, 0), (lob.ADD, 0, 9, 10_010, 200)]
+
+
+def test_every_message_type_decodes():
+    blob = b""
+    for kind, length in MESSAGE_LENGTHS.items():
+        body = bytearray(length - 11)
+        if kind in "AFP":
+            body[8] = ord("B")
+        blob += message(kind.encode(), bytes(body))
+    parser = lob.io.ItchParser()
+    parser.feed(blob)
+    parser.finish()
+    assert parser.counts == {k: 1 for k in MESSAGE_LENGTHS}
+
+
+@pytest.mark.skipif(not SAMPLE.exists(), reason="../shared/data/itch is not present")
+def test_shared_sample():
+    parser = lob.io.ItchParser()
+    assert lob.io.read_itch(SAMPLE, parser=parser) == {}     # no order messages in it
+    assert parser.counts == {"S": 1, "R": 993, "H": 3, "Y": 3}
+    assert len(parser.directory) == 993 and parser.directory[1] == "A" and parser.directory[2] == "AA"
+    assert parser.offset == SAMPLE.stat().st_size
+
+
+def test_truncated_file_names_offset_and_type(itch_file, tmp_path):
+    data = itch_file.read_bytes()
+    cut = tmp_path / "cut.itch"
+    cut.write_bytes(data[: len(data) - 10])
+    with pytest.raises(ValueError, match=r"byte offset \d+: truncated message of type 'S'"):
+        lob.io.read_itch(cut)
+
+
+@pytest.mark.parametrize("blob,words", [
+    (struct.pack(">H", 12) + b"Z" + bytes(11), "byte offset 0: unknown message type 'Z'"),
+    (struct.pack(">H", 11) + b"S" + bytes(10), "byte offset 0: message type 'S' must be 12 bytes"),
+    (struct.pack(">H", 0), "byte offset 0: zero-length message"),
+    (message(b"A", struct.pack(">QcI", 5, b"X", 300) + bytes(12)), "side must be 'B' or 'S'"),
+])
+def test_corrupt_input(blob, words):
+    with pytest.raises(ValueError, match=words):
+        lob.io.ItchParser().feed(blob)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=300), st.integers(1, 64))
+def test_fuzz_random_bytes_never_crash(blob, chunk):
+    parser = lob.io.ItchParser()
+    try:
+        for i in range(0, len(blob), chunk):
+            parser.feed(blob[i:i + chunk])
+        parser.finish()
+    except ValueError as exc:
+        assert "byte offset" in str(exc)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_fuzz_mutated_valid_file(itch_file, data):
+    blob = bytearray(itch_file.read_bytes()[:3000])
+    for _ in range(data.draw(st.integers(1, 8))):
+        blob[data.draw(st.integers(0, len(blob) - 1))] = data.draw(st.integers(0, 255))
+    try:
+        events, _ = lob.io.ItchParser().feed(bytes(blob))
+    except ValueError as exc:
+        assert "byte offset" in str(exc)
+    else:
+        lob.OrderBook(allow_cross=True).apply(events, on_error="skip")   # garbage in, no crash
