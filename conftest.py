@@ -19,7 +19,7 @@ EXTENSIONS = {
     "lob._batch": BOOK + ["lob/_events.pxd"],
     "lob._synth": BOOK + ["lob/_events.pxd", "src/lob_rng.h"],
     "lob._lobster": ["lob/_events.pxd"],
-    "lob._itch": ["lob/_events.pxd", "src/lob_refmap.h"],
+    "lob._itch": ["lob/_events.pxd", "src/lob_refmap.h", "src/lob_be.h"],
     "lob._floor": [],
 }
 

@@ -61,14 +61,28 @@ cdef uint8_t LENGTH[256]
 LENGTH[:] = [0] * 256
 for _t, _n in MESSAGE_LENGTHS.items():
     LENGTH[ord(_t)] = _n
+# events a message can make, at most
+cdef uint8_t EVENTS_OF[256]
+EVENTS_OF[:] = [0] * 256
+for _t, _n in {"A": 1, "F": 1, "E": 1, "C": 2, "X": 1, "D": 1, "U": 2, "P": 1}.items():
+    EVENTS_OF[ord(_t)] = _n
+
+
+cdef extern from "lob_be.h":
+    uint16_t lob_be16(const unsigned char *p) nogil
+    uint32_t lob_be32(const unsigned char *p) nogil
+    uint64_t lob_be64(const unsigned char *p) nogil
+    uint64_t lob_be48(const unsigned char *p) nogil
 
 
 cdef inline uint64_t be(const unsigned char *p, int n) noexcept nogil:
-    cdef uint64_t v = 0
-    cdef int i
-    for i in range(n):
-        v = (v << 8) | p[i]
-    return v
+    if n == 2:
+        return lob_be16(p)
+    if n == 4:
+        return lob_be32(p)
+    if n == 6:
+        return lob_be48(p)
+    return lob_be64(p)
 
 
 cdef inline void put(Event *ev, int64_t ts, int kind, int side, uint64_t ref, int64_t price,
@@ -131,17 +145,25 @@ cdef class ItchParser:
         (events, locates): lob.EVENT_DTYPE events and each one's stock locate."""
         cdef bytes buf = self.carry + bytes(data) if self.carry else bytes(data)
         cdef const unsigned char *b = buf
-        cdef Py_ssize_t n = len(buf), pos = 0, k = 0, cap = 2 * (n // 14) + 2
+        cdef Py_ssize_t n = len(buf), pos = 0, k = 0, cap = 0
         cdef const unsigned char *m
         cdef unsigned int mlen, t, locate, side
         cdef int64_t ts
         cdef uint64_t ref, new_ref
         cdef uint32_t shares, price
         cdef lob_refmap_entry *e
-        events = np.zeros(cap, dtype=EVENT_DTYPE)
-        locates = np.zeros(cap, dtype=np.uint16)
+        # size the output exactly: hop over the complete messages once
+        while pos + 3 <= n:
+            mlen = lob_be16(b + pos)
+            if pos + 2 + mlen > n or mlen == 0:
+                break
+            cap += EVENTS_OF[b[pos + 2]]
+            pos += 2 + mlen
+        pos = 0
+        events = np.empty(cap, dtype=EVENT_DTYPE)
+        locates = np.empty(cap, dtype=np.uint16)
         cdef unsigned char[::1] event_bytes = events.view(np.uint8).reshape(-1)
-        cdef Event *ev = <Event *>&event_bytes[0]
+        cdef Event *ev = <Event *>&event_bytes[0] if cap else NULL
         cdef uint16_t[::1] loc = locates
         while pos + 2 <= n:
             mlen = <unsigned int>be(b + pos, 2)
@@ -244,7 +266,9 @@ cdef class ItchParser:
             pos += 2 + mlen
         self.carry = buf[pos:]
         self.offset += pos
-        return events[:k].copy(), locates[:k].copy()
+        if k < cap:   # unknown references or non-printable executions
+            return events[:k].copy(), locates[:k].copy()
+        return events, locates
 
     def finish(self):
         """End of input: raises ValueError if a message was cut short."""
