@@ -47,75 +47,90 @@ def replay_calls(book, events, sample_signals=True):
     return (micro, imb, vdelta) if sample_signals else None
 
 
-class RunningStats:
-    """Mean, std, min and max of a float stream, chunk by chunk (nan skipped)."""
-
-    def __init__(self, name):
-        self.name, self.n, self.total, self.squares = name, 0, 0.0, 0.0
-        self.low, self.high = math.inf, -math.inf
-
-    def update(self, values):
-        values = values[np.isfinite(values)]
-        if len(values):
-            self.n += len(values)
-            self.total += float(values.sum())
-            self.squares += float((values * values).sum())
-            self.low = min(self.low, float(values.min()))
-            self.high = max(self.high, float(values.max()))
-
-    def __str__(self):
-        if not self.n:
-            return f"  {self.name:<13} (undefined throughout)"
-        mean = self.total / self.n
-        std = math.sqrt(max(self.squares / self.n - mean * mean, 0.0))
-        return (f"  {self.name:<13} mean {mean:14.4f}  std {std:12.4f}  "
-                f"min {self.low:14.4f}  max {self.high:14.4f}")
-
-
-CHUNK = 1 << 16
-
-
 def demo(args) -> int:
+    from lob.replay import replay
+
     events = lob.synth.generate(args.events, seed=args.seed)
-    book = lob.OrderBook()
-    chunk = np.empty(CHUNK, dtype=lob.FEATURE_DTYPE)
-    stats = [RunningStats("microprice"), RunningStats("imbalance"), RunningStats("volume delta")]
-    start = time.perf_counter()
-    for lo in range(0, len(events), CHUNK):
-        # as a live feed would: one reused buffer, signals folded in per chunk
-        rows = book.apply(events[lo:lo + CHUNK], out=chunk)
-        stats[0].update(rows["microprice"])
-        stats[1].update(rows["imbalance"])
-        stats[2].update(rows["volume_delta"].astype(float))
-    batch_s = time.perf_counter() - start
-    book.check()
-    # the same stream again through the per-call API, reading signals after each event
+    result = replay(events, depth=5)
+    result.book.check()
+    print(result.summary(f"lobcore {lob.__version__}: replayed {len(events):,} synthetic L3 events "
+                         f"(lob.synth, seed {args.seed})"))
+    kinds = np.bincount(events["kind"], minlength=8)
+    print(f"  mix           {', '.join(f'{lob.EventKind(k).name.lower()} {kinds[k]:,}' for k in range(1, 8) if kinds[k])}")
+    depth = result.book.depth(5)
+    print("  depth (5)     " + "  ".join(f"{p}x{q}" for p, q in zip(depth.bid_price, depth.bid_qty))
+          + "  |  " + "  ".join(f"{p}x{q}" for p, q in zip(depth.ask_price, depth.ask_qty)))
+    # the same stream through the per-call API, reading signals after each event
     calls_book = lob.OrderBook()
     start = time.perf_counter()
     replay_calls(calls_book, events)
     calls_s = time.perf_counter() - start
-    if calls_book.snapshot().tobytes() != book.snapshot().tobytes():
+    if calls_book.snapshot().tobytes() != result.book.snapshot().tobytes():
         raise SystemExit("demo: the batch and per-call replays disagree (a bug; please report it)")
-    n = max(len(events), 1)
-    kinds = np.bincount(events["kind"], minlength=8)
-    print(f"lobcore {lob.__version__}: replayed {len(events):,} synthetic L3 events (lob.synth, seed {args.seed})")
-    print(f"  mix           {', '.join(f'{lob.EventKind(k).name.lower()} {kinds[k]:,}' for k in range(1, 8) if kinds[k])}")
-    print(f"  batch apply   {batch_s:.3f} s, {len(events) / batch_s:,.0f} events/s, {batch_s / n * 1e9:.0f} ns/event "
-          f"(chunks of 65,536; signals after every event, folded into the statistics below)")
-    print(f"  per-call API  {calls_s:.3f} s, {len(events) / calls_s:,.0f} events/s, {calls_s / n * 1e9:.0f} ns/event "
-          f"(a Python call per event, then microprice(), imbalance(), volume_delta)")
-    print(f"  final book    {len(book):,} orders, {book.level_count(lob.BID)} bid / "
-          f"{book.level_count(lob.ASK)} ask levels")
-    print(f"  top of book   bid {book.best_bid} x {book.best_bid_qty}   ask {book.best_ask} x {book.best_ask_qty}"
-          f"   spread {book.spread}   mid {book.mid}")
-    depth = book.depth(5)
-    print("  depth (5)     " + "  ".join(f"{p}x{q}" for p, q in zip(depth.bid_price, depth.bid_qty))
-          + "  |  " + "  ".join(f"{p}x{q}" for p, q in zip(depth.ask_price, depth.ask_qty)))
-    for line in stats:
-        print(line)
-    vwap = book.vwap
-    print(f"  trade flow    {book.trade_count:,} trades, buy {book.buy_volume:,} / sell {book.sell_volume:,}, "
-          f"vwap {vwap:.4f}" if not math.isnan(vwap) else "  trade flow    no trades")
+    print(f"  per-call API  {calls_s:.3f} s, {len(events) / calls_s:,.0f} events/s, "
+          f"{calls_s / max(len(events), 1) * 1e9:.0f} ns/event (a Python call per event, then microprice(), "
+          f"imbalance(), volume_delta); same final book")
+    return 0
+
+
+def _guess_format(path):
+    name = str(path).lower()
+    if name.endswith(".csv"):
+        return "lobster"
+    if name.endswith((".dbn", ".dbn.zst", ".zst")):
+        return "dbn"
+    return "itch"
+
+
+def replay_file(args) -> int:
+    import pathlib
+
+    from lob.replay import replay
+
+    path = pathlib.Path(args.file)
+    if not path.exists():
+        raise SystemExit(f"lob replay: no such file: {path}")
+    fmt = args.format or _guess_format(path)
+    features = args.features
+    if fmt == "dbn":
+        raise SystemExit("lob replay: Databento DBN is not supported yet (planned: through databento-dbn)")
+    if fmt == "lobster":
+        import lob.io
+
+        orderbook = pathlib.Path(args.orderbook) if args.orderbook else path.with_name(
+            path.name.replace("_message_", "_orderbook_"))
+        events, halts, rows = lob.io.read_lobster(path, with_halts=True, with_rows=True)
+        if orderbook != path and orderbook.exists():
+            snap = lob.io.read_lobster_book(orderbook)
+            book = lob.OrderBook.from_depth(snap.bid_price[0], snap.bid_qty[0], snap.ask_price[0], snap.ask_qty[0])
+            events = events[rows >= 1]          # the book after message 0 is orderbook row 0
+            seeded = f", seeded from {orderbook.name} row 0"
+        else:
+            book, seeded = lob.OrderBook(), ", not seeded (no orderbook file): unknown ids are rejected"
+        result = replay(events, book, depth=args.depth, features_path=features)
+        print(result.summary(f"{path.name}: LOBSTER, {len(events):,} events{seeded}"
+                             + (f", {len(halts)} halts" if len(halts) else "")))
+        return 0
+    import lob.io
+
+    parser = lob.io.ItchParser()
+    start = time.perf_counter()
+    books = lob.io.read_itch(path, symbols=[args.symbol] if args.symbol else None, parser=parser)
+    parse_s = time.perf_counter() - start
+    size = path.stat().st_size
+    print(f"{path.name}: ITCH 5.0, {size / 1e6:,.1f} MB, {sum(parser.counts.values()):,} messages parsed in "
+          f"{parse_s:.3f} s ({size / max(parse_s, 1e-12) / 1e9:.2f} GB/s), {len(parser.directory):,} stocks")
+    if args.symbol and args.symbol not in books:
+        raise SystemExit(f"lob replay: no order events for symbol {args.symbol!r}")
+    if not books:
+        print("  no order events (only directory and system messages)")
+        return 0
+    busiest = sorted(books, key=lambda s: -len(books[s]))
+    for symbol in busiest[: 1 if args.symbol else 10]:
+        result = replay(books[symbol], depth=args.depth, features_path=features if args.symbol else None)
+        print(result.summary(f"{symbol}: {len(books[symbol]):,} events"))
+    if not args.symbol and len(busiest) > 10:
+        print(f"  ... and {len(busiest) - 10:,} more stocks (--symbol S for one)")
     return 0
 
 
@@ -142,6 +157,14 @@ def main(argv=None) -> int:
     p_demo.add_argument("--events", type=int, default=1_000_000, help="events to generate (default 1,000,000)")
     p_demo.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
     p_demo.set_defaults(func=demo)
+    p_replay = sub.add_parser("replay", help="replay a LOBSTER or ITCH file through the book and summarise it")
+    p_replay.add_argument("file")
+    p_replay.add_argument("--format", choices=["lobster", "itch", "dbn"], help="default: from the file name")
+    p_replay.add_argument("--symbol", help="ITCH: replay this stock only")
+    p_replay.add_argument("--depth", type=int, default=0, help="levels a side in the features (default 0)")
+    p_replay.add_argument("--features", help="write every feature row to OUT.npy or OUT.parquet")
+    p_replay.add_argument("--orderbook", help="LOBSTER: the orderbook file to seed from (default: the sibling file)")
+    p_replay.set_defaults(func=replay_file)
     p_check = sub.add_parser(
         "lobster-check", help="replay a LOBSTER message file and compare every orderbook row at every level")
     p_check.add_argument("message_csv")
