@@ -93,7 +93,16 @@ def replay_file(args) -> int:
     fmt = args.format or _guess_format(path)
     features = args.features
     if fmt == "dbn":
-        raise SystemExit("lob replay: Databento DBN is not supported yet (planned: through databento-dbn)")
+        import lob.io
+
+        try:
+            events = lob.io.read_dbn(path)
+        except ImportError as exc:
+            raise SystemExit(f"lob replay: {exc}") from None
+        # a venue's book may lock or cross between the records of one exchange event
+        result = replay(events, lob.OrderBook(allow_cross=True), depth=args.depth, features_path=features)
+        print(result.summary(f"{path.name}: Databento MBO, {len(events):,} events"))
+        return 0
     if fmt == "lobster":
         import lob.io
 

@@ -1,4 +1,5 @@
 """The `lob` command: demo, replay, lobster-check, version."""
+import pathlib
 import subprocess
 import sys
 
@@ -61,10 +62,20 @@ def test_replay_itch(tmp_path, capsys):
 def test_replay_errors(tmp_path):
     with pytest.raises(SystemExit, match="no such file"):
         main(["replay", str(tmp_path / "missing.itch")])
-    (tmp_path / "x.dbn.zst").write_bytes(b"")
-    with pytest.raises(SystemExit, match="DBN is not supported yet"):
-        main(["replay", str(tmp_path / "x.dbn.zst")])
     events = lob.synth.generate(100, seed=1)
     lob.synth.write_lobster(events, tmp_path / "m.csv", tmp_path / "o.csv")
     with pytest.raises(SystemExit, match=".npy or .parquet"):
         main(["replay", str(tmp_path / "m.csv"), "--features", str(tmp_path / "f.txt")])
+
+
+DBN_SAMPLE = (pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "dbn"
+              / "orderbooks_mbo_2024-05-08T00-00-00_2024-05-08T00-00-02.dbn.zst")
+
+
+@pytest.mark.skipif(not DBN_SAMPLE.exists(), reason="../shared/data/dbn is not present")
+def test_replay_dbn(capsys):
+    pytest.importorskip("databento_dbn")
+    pytest.importorskip("zstandard")
+    assert main(["replay", str(DBN_SAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert "Databento MBO, 13,791 events" in out and "rejected      none" in out
