@@ -12,6 +12,7 @@ import pytest
 
 import lob
 import lob.io
+from lob._batch import apply_routed
 
 
 @pytest.fixture(scope="module")
@@ -51,12 +52,11 @@ def copy_bytes(blob):
 
 
 def parse_and_apply(blob):
+    # one book per stock locate, events routed in file order in one C loop
     parser = lob.io.ItchParser()
     events, locates = parser.feed(blob)
-    books = {}
-    for locate in np.unique(locates).tolist():
-        book = books[locate] = lob.OrderBook()
-        book.apply(events[locates == locate], record=False)
+    books = [None] + [lob.OrderBook() for _ in parser.directory]
+    apply_routed(books, events, locates)
     return books
 
 

@@ -201,3 +201,57 @@ cdef raise_event_error(OrderBook book, events, Py_ssize_t index, int status, fea
                      index)
     err.features = features[:index] if features is not None else None
     raise err from cause
+
+
+def apply_routed(books, events, keys):
+    """Apply each event to books[keys[i]], in order, in one C loop without
+    the GIL: a multi-stock stream (ITCH events with their stock locates)
+    replayed into one book per stock with no per-stock split first.  Events
+    whose key has no book (beyond the list, or None there) are passed over.
+    Refused events are skipped and counted; returns ({reason: count},
+    events passed over)."""
+    if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE or events.ndim != 1:
+        raise TypeError("events must be a 1-d NumPy array of lob.EVENT_DTYPE")
+    events = np.ascontiguousarray(events)
+    keys = np.ascontiguousarray(keys, dtype=np.int64)
+    if keys.shape[0] != events.shape[0]:
+        raise ValueError(f"keys has {keys.shape[0]} rows but events {events.shape[0]}")
+    books = list(books)
+    cdef Py_ssize_t nbooks = len(books), n = events.shape[0], i, key, passed = 0
+    cdef list held = []
+    table = np.zeros(max(nbooks, 1), dtype=np.uintp)
+    cdef size_t[::1] slots = table
+    for i, book in enumerate(books):
+        if book is not None:
+            if not isinstance(book, OrderBook):
+                raise TypeError(f"books[{i}] is {type(book).__name__}, not an OrderBook")
+            (<OrderBook>book).guard()
+            held.append(book)
+            slots[i] = <size_t><void *>book
+    cdef const unsigned char[::1] event_bytes = events.view(np.uint8).reshape(-1)
+    cdef const Event *ev = <const Event *>&event_bytes[0] if n else NULL
+    cdef const int64_t[::1] key_view = keys
+    cdef Py_ssize_t rejected[16]
+    cdef int status = 0
+    cdef OrderBook target
+    memset(rejected, 0, sizeof(rejected))
+    for book in held:
+        (<OrderBook>book).busy = True
+    try:
+        with nogil:
+            for i in range(n):
+                key = key_view[i]
+                if key < 0 or key >= nbooks or slots[key] == 0:
+                    passed += 1
+                    continue
+                status = apply_one(<OrderBook><void *>slots[key], &ev[i])
+                if status:
+                    if status == E_NOMEM or status == E_FULL:
+                        break
+                    rejected[status] += 1
+    finally:
+        for book in held:
+            (<OrderBook>book).busy = False
+    if status == E_NOMEM or status == E_FULL:
+        raise MemoryError("apply_routed: out of memory")
+    return {REASONS[code]: int(rejected[code]) for code in REASONS if rejected[code]}, int(passed)

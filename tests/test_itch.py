@@ -175,3 +175,29 @@ def test_fuzz_mutated_valid_file(itch_file, data):
         assert "byte offset" in str(exc)
     else:
         lob.OrderBook(allow_cross=True).apply(events, on_error="skip")   # garbage in, no crash
+
+
+@pytest.mark.parametrize("chunk", [100, 1 << 20])
+def test_replay_itch_streams_into_books(itch_file, streams, chunk):
+    books, rejected = lob.io.replay_itch(itch_file, chunk_size=chunk)
+    assert rejected == {} and set(books) == {"AAPL", "MSFT"}
+    for name, events in streams.items():
+        reference = lob.OrderBook()
+        reference.apply(events)
+        assert books[name].depth(1000).bid_qty.tolist() == reference.depth(1000).bid_qty.tolist()
+        assert books[name]._flow_state() == reference._flow_state()
+        books[name].check()
+    only, _ = lob.io.replay_itch(itch_file, symbols=["MSFT"])
+    assert set(only) == {"MSFT"}
+
+
+def test_apply_routed_arguments():
+    from lob._batch import apply_routed
+    ev = lob.synth.generate(10, seed=1)
+    with pytest.raises(ValueError, match="keys"):
+        apply_routed([lob.OrderBook()], ev, np.zeros(3))
+    with pytest.raises(TypeError, match="not an OrderBook"):
+        apply_routed(["x"], ev, np.zeros(10))
+    book = lob.OrderBook()
+    counts, passed = apply_routed([None, book], ev, np.r_[np.ones(5), np.full(5, 7)])
+    assert passed == 5 and len(book) > 0

@@ -10,7 +10,7 @@ import numpy as np
 
 from lob._itch import MESSAGE_LENGTHS, ItchParser
 
-__all__ = ["read_itch", "iter_itch", "ItchParser", "MESSAGE_LENGTHS"]
+__all__ = ["read_itch", "iter_itch", "replay_itch", "ItchParser", "MESSAGE_LENGTHS"]
 
 CHUNK = 1 << 24
 
@@ -61,3 +61,32 @@ def read_itch(path, symbols=None, *, parser=None):
                 continue
             parts.setdefault(name, []).append(events[order[lo:hi]])
     return {name: np.concatenate(chunks) if len(chunks) > 1 else chunks[0] for name, chunks in parts.items()}
+
+
+def replay_itch(path, symbols=None, *, parser=None, chunk_size=CHUNK, allow_cross=False):
+    """Stream an ITCH 5.0 file into one OrderBook per stock, chunk by chunk
+    (files larger than memory are fine): returns ({symbol: OrderBook},
+    {reason: refused events}).  `symbols` keeps only those stocks.  The events
+    of each chunk go to their books in one C loop (lob._batch.apply_routed),
+    in file order, with no per-stock split."""
+    from lob import OrderBook
+    from lob._batch import apply_routed
+
+    parser = ItchParser() if parser is None else parser
+    wanted = None if symbols is None else set(symbols)
+    by_locate = []
+    rejected = {}
+    for events, locates in iter_itch(path, chunk_size=chunk_size, parser=parser):
+        # a stock directory message (R) arrives before the stock's orders
+        top = int(locates.max()) if len(locates) else -1
+        if top >= len(by_locate):
+            by_locate += [None] * (top + 1 - len(by_locate))
+        for locate, symbol in parser.directory.items():
+            if locate < len(by_locate) and by_locate[locate] is None and (wanted is None or symbol in wanted):
+                by_locate[locate] = OrderBook(allow_cross=allow_cross)
+        counts, _ = apply_routed(by_locate, events, locates)
+        for reason, count in counts.items():
+            rejected[reason] = rejected.get(reason, 0) + count
+    books = {parser.directory.get(locate, f"#{locate}"): book
+             for locate, book in enumerate(by_locate) if book is not None}
+    return books, rejected
