@@ -23,7 +23,6 @@ import time
 
 import lob
 import lob.io
-from lob._batch import apply_routed
 
 HERE = pathlib.Path(__file__).resolve().parent
 VENV = HERE / ".venv-itchbook"
@@ -72,10 +71,10 @@ def itch_book_python():
 
 def lobcore_run(blob):
     start = time.perf_counter()
+    # a book per stock, made at its directory message; events go straight into it
     parser = lob.io.ItchParser()
-    events, locates = parser.feed(blob)
-    books = [None] + [lob.OrderBook() for _ in parser.directory]
-    apply_routed(books, events, locates)
+    books = [None] * 65536
+    parser.feed_books(blob, books, lambda locate, symbol: lob.OrderBook())
     seconds = time.perf_counter() - start
     last = {locate: (book.best_bid or 0, book.best_bid_qty, book.best_ask or 0, book.best_ask_qty)
             for locate, book in enumerate(books) if book is not None}
@@ -122,7 +121,7 @@ def main(argv=None):
               f"{max(runs) / messages * 1e9:.1f}) | {messages / med / 1e6:.1f}M | {base / med:.2f}x |")
 
     base = statistics.median(ours)
-    row("lobcore (ItchParser.feed + apply_routed)", ours, base)
+    row("lobcore (ItchParser.feed_books)", ours, base)
     if theirs:
         row("itch-book 0.2 (Session.feed, bbo table)", theirs, base)
     else:

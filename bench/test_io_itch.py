@@ -12,7 +12,6 @@ import pytest
 
 import lob
 import lob.io
-from lob._batch import apply_routed
 
 
 @pytest.fixture(scope="module")
@@ -52,11 +51,9 @@ def copy_bytes(blob):
 
 
 def parse_and_apply(blob):
-    # one book per stock locate, events routed in file order in one C loop
-    parser = lob.io.ItchParser()
-    events, locates = parser.feed(blob)
-    books = [None] + [lob.OrderBook() for _ in parser.directory]
-    apply_routed(books, events, locates)
+    # one book per stock locate; each event goes straight from the parser to its book
+    books = [None] * 65536
+    lob.io.ItchParser().feed_books(blob, books, lambda locate, symbol: lob.OrderBook())
     return books
 
 

@@ -13,6 +13,7 @@ from libc.math cimport NAN
 
 from lob._book cimport OrderBook, Level, lob_ladder, E_KIND, E_NOMEM, E_FULL, E_UNKNOWN
 from lob._events cimport Event
+from lob._apply cimport apply_one
 
 import numpy as np
 
@@ -22,15 +23,6 @@ from lob.kinds import EventKind
 
 if sizeof(Event) != EVENT_DTYPE.itemsize:  # the C struct must mirror the dtype
     raise ImportError(f"lob._events.Event is {sizeof(Event)} bytes, EVENT_DTYPE {EVENT_DTYPE.itemsize}")
-
-cdef enum:
-    ADD = 1
-    REDUCE = 2
-    CANCEL = 3
-    EXECUTE = 4
-    TRADE = 5
-    MODIFY = 6
-    CLEAR = 7
 
 # status code -> the reason named in OrderBook.last_rejected
 REASONS = {1: "bad_side", 2: "bad_qty", 3: "qty_above_resting", 4: "duplicate_id", 5: "unknown_id",
@@ -47,34 +39,6 @@ cdef struct FeatureHead:
     double microprice
     double imbalance
     int64_t volume_delta
-
-
-cdef inline int apply_one(OrderBook book, const Event *ev) noexcept nogil:
-    cdef int64_t left
-    cdef int kind = ev.kind
-    cdef int status
-    if kind == ADD:
-        return book.c_add(ev.order_id, ev.side, ev.price, ev.qty)
-    if kind == CANCEL:
-        status = book.c_cancel(ev.order_id, &left)
-    elif kind == EXECUTE:
-        status = book.c_execute(ev.order_id, ev.qty, &left)
-    elif kind == REDUCE:
-        status = book.c_reduce(ev.order_id, ev.qty, &left)
-    else:
-        status = -1
-    if status >= 0:
-        if status == E_UNKNOWN:   # a seeded book draws on its anonymous qty
-            return book.c_draw_unknown(kind, ev.side, ev.price, ev.qty)
-        return status
-    if kind == MODIFY:
-        return book.c_modify(ev.order_id, ev.price, ev.qty)
-    if kind == TRADE:
-        return book.c_trade(ev.side, ev.price, ev.qty)
-    if kind == CLEAR:
-        book.c_clear()
-        return 0
-    return E_KIND
 
 
 cdef inline void write_levels(OrderBook book, int side, int64_t *prices, int64_t *qtys,

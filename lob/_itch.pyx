@@ -21,12 +21,18 @@ stream through it.  Bad input raises ValueError naming the byte offset and
 the message type; it never reads outside the buffer.
 """
 from libc.stdint cimport int64_t, uint64_t, uint32_t, uint16_t, uint8_t
+from libc.string cimport memset
 
 from lob._events cimport Event
+from lob._book cimport OrderBook, E_NOMEM, E_FULL
+from lob._apply cimport apply_one
 
 import numpy as np
 
 from lob.dtypes import EVENT_DTYPE
+
+REASONS = {1: "bad_side", 2: "bad_qty", 3: "qty_above_resting", 4: "duplicate_id", 5: "unknown_id",
+           6: "crossed", 9: "bad_kind", 10: "overflow"}
 
 if sizeof(Event) != EVENT_DTYPE.itemsize:
     raise ImportError(f"lob._events.Event is {sizeof(Event)} bytes, EVENT_DTYPE {EVENT_DTYPE.itemsize}")
@@ -85,14 +91,46 @@ cdef inline uint64_t be(const unsigned char *p, int n) noexcept nogil:
     return lob_be64(p)
 
 
-cdef inline void put(Event *ev, int64_t ts, int kind, int side, uint64_t ref, int64_t price,
-                     int64_t qty) noexcept nogil:
+# Where parsed events go: into arrays (feed), or straight into the book of
+# their stock locate (feed_books), with no event array in between.
+cdef struct Sink:
+    Event *ev
+    uint16_t *loc
+    Py_ssize_t k
+    size_t *books             # OrderBook pointers by locate (0: none), or NULL
+    Py_ssize_t nbooks
+    Py_ssize_t passed
+    Py_ssize_t rejected[16]
+    int fatal
+
+
+cdef inline void put(Sink *sink, unsigned int locate, int64_t ts, int kind, int side, uint64_t ref,
+                     int64_t price, int64_t qty) noexcept nogil:
+    cdef Event tmp
+    cdef Event *ev
+    cdef int status
+    if sink.books == NULL:
+        ev = &sink.ev[sink.k]
+        sink.loc[sink.k] = locate
+        sink.k += 1
+    else:
+        ev = &tmp
     ev.ts = ts
     ev.kind = kind
     ev.side = side
     ev.order_id = ref
     ev.price = price
     ev.qty = qty
+    if sink.books != NULL:
+        if <Py_ssize_t>locate >= sink.nbooks or sink.books[locate] == 0:
+            sink.passed += 1
+            return
+        status = apply_one(<OrderBook><void *>sink.books[locate], ev)
+        if status:
+            if status == E_NOMEM or status == E_FULL:
+                sink.fatal = status
+            else:
+                sink.rejected[status] += 1
 
 
 cdef class ItchParser:
@@ -114,6 +152,10 @@ cdef class ItchParser:
     cdef public list system_events
     cdef public list trading_actions
     cdef public list crosses
+    # set only while feed_books runs
+    cdef object _new_book
+    cdef list _books
+    cdef list _held
 
     def __cinit__(self):
         if lob_refmap_init(&self.refs) != 0:
@@ -145,13 +187,9 @@ cdef class ItchParser:
         (events, locates): lob.EVENT_DTYPE events and each one's stock locate."""
         cdef bytes buf = self.carry + bytes(data) if self.carry else bytes(data)
         cdef const unsigned char *b = buf
-        cdef Py_ssize_t n = len(buf), pos = 0, k = 0, cap = 0
-        cdef const unsigned char *m
-        cdef unsigned int mlen, t, locate, side
-        cdef int64_t ts
-        cdef uint64_t ref, new_ref
-        cdef uint32_t shares, price
-        cdef lob_refmap_entry *e
+        cdef Py_ssize_t n = len(buf), pos = 0, cap = 0
+        cdef unsigned int mlen
+        cdef Sink sink
         # size the output exactly: hop over the complete messages once
         while pos + 3 <= n:
             mlen = lob_be16(b + pos)
@@ -159,12 +197,64 @@ cdef class ItchParser:
                 break
             cap += EVENTS_OF[b[pos + 2]]
             pos += 2 + mlen
-        pos = 0
         events = np.empty(cap, dtype=EVENT_DTYPE)
         locates = np.empty(cap, dtype=np.uint16)
         cdef unsigned char[::1] event_bytes = events.view(np.uint8).reshape(-1)
-        cdef Event *ev = <Event *>&event_bytes[0] if cap else NULL
         cdef uint16_t[::1] loc = locates
+        memset(&sink, 0, sizeof(sink))
+        sink.ev = <Event *>&event_bytes[0] if cap else NULL
+        sink.loc = &loc[0] if cap else NULL
+        self._parse(buf, &sink)
+        if sink.k < cap:   # unknown references or non-printable executions
+            return events[:sink.k].copy(), locates[:sink.k].copy()
+        return events, locates
+
+    def feed_books(self, data, list books, new_book=None):
+        """Parse `data` and apply each event straight to books[locate] (a
+        list of OrderBook or None by stock locate; events of other stocks are
+        passed over), with no event array in between: the fastest parse +
+        replay.  new_book(locate, symbol), if given, is called at each stock
+        directory message (R) whose slot is None and may return a new
+        OrderBook, which goes into `books` (the list is changed in place).
+        Refused events are skipped; returns ({reason: count}, passed over)."""
+        cdef bytes buf = self.carry + bytes(data) if self.carry else bytes(data)
+        cdef Sink sink
+        cdef list held = []
+        table = np.zeros(max(len(books), 1), dtype=np.uintp)
+        cdef size_t[::1] slots = table
+        for i, book in enumerate(books):
+            if book is not None:
+                if not isinstance(book, OrderBook):
+                    raise TypeError(f"books[{i}] is {type(book).__name__}, not an OrderBook")
+                (<OrderBook>book).guard()
+                held.append(book)
+                slots[i] = <size_t><void *>book
+        memset(&sink, 0, sizeof(sink))
+        sink.books = &slots[0]
+        sink.nbooks = len(books)
+        for book in held:   # no other thread may touch them (the loop holds the GIL, but keeps the contract)
+            (<OrderBook>book).busy = True
+        self._new_book, self._books, self._held = new_book, books, held
+        try:
+            self._parse(buf, &sink)
+        finally:
+            self._new_book = self._books = self._held = None
+            for book in held:
+                (<OrderBook>book).busy = False
+        if sink.fatal:
+            raise MemoryError("ItchParser.feed_books: out of memory")
+        return ({REASONS.get(code, str(code)): int(sink.rejected[code]) for code in range(16) if sink.rejected[code]},
+                int(sink.passed))
+
+    cdef int _parse(self, bytes buf, Sink *sink) except -1:
+        cdef const unsigned char *b = buf
+        cdef Py_ssize_t n = len(buf), pos = 0
+        cdef const unsigned char *m
+        cdef unsigned int mlen, t, locate, side
+        cdef int64_t ts
+        cdef uint64_t ref, new_ref
+        cdef uint32_t shares, price
+        cdef lob_refmap_entry *e
         while pos + 2 <= n:
             mlen = <unsigned int>be(b + pos, 2)
             if pos + 2 + mlen > n:
@@ -192,9 +282,7 @@ cdef class ItchParser:
                 price = <uint32_t>be(m + 32, 4)
                 if lob_refmap_put(&self.refs, ref, side, shares) != 0:
                     raise MemoryError("ItchParser: out of memory")
-                put(&ev[k], ts, ADD, side, ref, price, shares)
-                loc[k] = locate
-                k += 1
+                put(sink, locate, ts, ADD, side, ref, price, shares)
             elif t == 69 or t == 67 or t == 88:   # E, C, X: shares leave the order
                 ref = be(m + 11, 8)
                 shares = <uint32_t>be(m + 19, 4)
@@ -207,15 +295,11 @@ cdef class ItchParser:
                 else:
                     e.shares -= shares
                 if t == 69:
-                    put(&ev[k], ts, EXECUTE, side, ref, 0, shares)
+                    put(sink, locate, ts, EXECUTE, side, ref, 0, shares)
                 else:
-                    put(&ev[k], ts, REDUCE, side, ref, 0, shares)
-                loc[k] = locate
-                k += 1
+                    put(sink, locate, ts, REDUCE, side, ref, 0, shares)
                 if t == 67 and e != NULL and m[31] == 89:  # C, printable 'Y': a trade at its own price
-                    put(&ev[k], ts, TRADE, 1 - side, 0, <uint32_t>be(m + 32, 4), shares)
-                    loc[k] = locate
-                    k += 1
+                    put(sink, locate, ts, TRADE, 1 - side, 0, <uint32_t>be(m + 32, 4), shares)
             elif t == 68:                  # D: delete
                 ref = be(m + 11, 8)
                 e = lob_refmap_find(&self.refs, ref)
@@ -224,18 +308,14 @@ cdef class ItchParser:
                     self.unknown_refs += 1
                 else:
                     lob_refmap_erase(&self.refs, e)
-                put(&ev[k], ts, CANCEL, side, ref, 0, 0)
-                loc[k] = locate
-                k += 1
+                put(sink, locate, ts, CANCEL, side, ref, 0, 0)
             elif t == 85:                  # U: replace = delete old + add new, same side
                 ref = be(m + 11, 8)
                 new_ref = be(m + 19, 8)
                 shares = <uint32_t>be(m + 27, 4)
                 price = <uint32_t>be(m + 31, 4)
                 e = lob_refmap_find(&self.refs, ref)
-                put(&ev[k], ts, CANCEL, e.side if e != NULL else 0, ref, 0, 0)
-                loc[k] = locate
-                k += 1
+                put(sink, locate, ts, CANCEL, e.side if e != NULL else 0, ref, 0, 0)
                 if e == NULL:
                     self.unknown_refs += 1
                 else:
@@ -243,19 +323,27 @@ cdef class ItchParser:
                     lob_refmap_erase(&self.refs, e)
                     if lob_refmap_put(&self.refs, new_ref, side, shares) != 0:
                         raise MemoryError("ItchParser: out of memory")
-                    put(&ev[k], ts, ADD, side, new_ref, price, shares)
-                    loc[k] = locate
-                    k += 1
+                    put(sink, locate, ts, ADD, side, new_ref, price, shares)
             elif t == 80:                  # P: a non-displayed order traded
                 if m[19] != 66 and m[19] != 83:
                     raise ValueError(f"ITCH: byte offset {self.offset + pos}: message type 'P': "
                                      f"side must be 'B' or 'S', got {chr(m[19])!r}")
                 side = 0 if m[19] == 66 else 1
-                put(&ev[k], ts, TRADE, 1 - side, 0, <uint32_t>be(m + 32, 4), <uint32_t>be(m + 20, 4))
-                loc[k] = locate
-                k += 1
+                put(sink, locate, ts, TRADE, 1 - side, 0, <uint32_t>be(m + 32, 4), <uint32_t>be(m + 20, 4))
             elif t == 82:                  # R: stock directory
-                self.directory[locate] = bytes(m[11:19]).decode("ascii", "replace").rstrip()
+                symbol = bytes(m[11:19]).decode("ascii", "replace").rstrip()
+                self.directory[locate] = symbol
+                if (self._new_book is not None and <Py_ssize_t>locate < sink.nbooks
+                        and sink.books[locate] == 0):
+                    book = self._new_book(locate, symbol)
+                    if book is not None:
+                        if not isinstance(book, OrderBook):
+                            raise TypeError(f"new_book returned {type(book).__name__}, not an OrderBook")
+                        (<OrderBook>book).guard()
+                        (<OrderBook>book).busy = True
+                        self._held.append(book)
+                        self._books[locate] = book
+                        sink.books[locate] = <size_t><void *>book
             elif t == 83:                  # S: system event
                 self.system_events.append((ts, chr(m[11])))
             elif t == 72:                  # H: trading action
@@ -266,9 +354,7 @@ cdef class ItchParser:
             pos += 2 + mlen
         self.carry = buf[pos:]
         self.offset += pos
-        if k < cap:   # unknown references or non-printable executions
-            return events[:k].copy(), locates[:k].copy()
-        return events, locates
+        return 0
 
     def finish(self):
         """End of input: raises ValueError if a message was cut short."""

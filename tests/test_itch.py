@@ -201,3 +201,22 @@ def test_apply_routed_arguments():
     book = lob.OrderBook()
     counts, passed = apply_routed([None, book], ev, np.r_[np.ones(5), np.full(5, 7)])
     assert passed == 5 and len(book) > 0
+
+
+def test_feed_books_equals_feed(itch_file):
+    blob = itch_file.read_bytes()
+    events, locates = lob.io.ItchParser().feed(blob)
+    routed = [None, lob.OrderBook(), lob.OrderBook()]
+    from lob._batch import apply_routed
+    apply_routed(routed, events, locates)
+    direct = [None] * 3
+    counts, passed = lob.io.ItchParser().feed_books(blob, direct, lambda locate, symbol: lob.OrderBook())
+    assert counts == {} and passed == 0
+    for a, b in zip(routed[1:], direct[1:]):
+        assert a.snapshot().tobytes() == b.snapshot().tobytes() and a._flow_state() == b._flow_state()
+    only_msft = [None] * 3
+    _, passed = lob.io.ItchParser().feed_books(
+        blob, only_msft, lambda locate, symbol: lob.OrderBook() if symbol == "MSFT" else None)
+    assert only_msft[1] is None and only_msft[2] is not None and passed == int((locates == 1).sum())
+    with pytest.raises(TypeError, match="not an OrderBook"):
+        lob.io.ItchParser().feed_books(blob, [None] * 3, lambda locate, symbol: "book")

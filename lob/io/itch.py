@@ -66,27 +66,30 @@ def read_itch(path, symbols=None, *, parser=None):
 def replay_itch(path, symbols=None, *, parser=None, chunk_size=CHUNK, allow_cross=False):
     """Stream an ITCH 5.0 file into one OrderBook per stock, chunk by chunk
     (files larger than memory are fine): returns ({symbol: OrderBook},
-    {reason: refused events}).  `symbols` keeps only those stocks.  The events
-    of each chunk go to their books in one C loop (lob._batch.apply_routed),
-    in file order, with no per-stock split."""
+    {reason: refused events}).  `symbols` keeps only those stocks.  Each event
+    goes from the parser straight to its stock's book in file order
+    (ItchParser.feed_books): no event array, no per-stock split.  A stock's
+    book is made at its directory message (R), which ITCH sends before the
+    stock's first order."""
     from lob import OrderBook
-    from lob._batch import apply_routed
 
     parser = ItchParser() if parser is None else parser
     wanted = None if symbols is None else set(symbols)
-    by_locate = []
+    by_locate = [None] * 65536              # stock locates are 16-bit
+
+    def new_book(locate, symbol):           # at each stock directory message
+        return OrderBook(allow_cross=allow_cross) if wanted is None or symbol in wanted else None
+
     rejected = {}
-    for events, locates in iter_itch(path, chunk_size=chunk_size, parser=parser):
-        # a stock directory message (R) arrives before the stock's orders
-        top = int(locates.max()) if len(locates) else -1
-        if top >= len(by_locate):
-            by_locate += [None] * (top + 1 - len(by_locate))
-        for locate, symbol in parser.directory.items():
-            if locate < len(by_locate) and by_locate[locate] is None and (wanted is None or symbol in wanted):
-                by_locate[locate] = OrderBook(allow_cross=allow_cross)
-        counts, _ = apply_routed(by_locate, events, locates)
-        for reason, count in counts.items():
-            rejected[reason] = rejected.get(reason, 0) + count
+    with _open(path) as f:
+        while True:
+            chunk = f.read(chunk_size)
+            if not chunk:
+                break
+            counts, _ = parser.feed_books(chunk, by_locate, new_book)
+            for reason, count in counts.items():
+                rejected[reason] = rejected.get(reason, 0) + count
+    parser.finish()
     books = {parser.directory.get(locate, f"#{locate}"): book
              for locate, book in enumerate(by_locate) if book is not None}
     return books, rejected
