@@ -10,7 +10,7 @@ from lob._book import OrderBook
 from lob.depth import Depth
 from lob.dtypes import EVENT_DTYPE, FEATURE_DTYPE, feature_dtype
 from lob.errors import CrossedBookError, DuplicateOrderError, EventError, LobError, UnknownOrderError
-from lob.kinds import ADD, ASK, BID, CANCEL, CLEAR, EXECUTE, MODIFY, REDUCE, TRADE, EventKind, Side
+from lob.kinds import ADD, ASK, BID, CANCEL, CLEAR, EXECUTE, MODIFY, NO_AGGRESSOR, REDUCE, TRADE, EventKind, Side
 from lob import synth
 
 try:
@@ -21,6 +21,6 @@ except ImportError:  # a source tree that was never built
 __all__ = [
     "OrderBook", "Depth", "EVENT_DTYPE", "FEATURE_DTYPE", "feature_dtype",
     "LobError", "UnknownOrderError", "DuplicateOrderError", "CrossedBookError", "EventError",
-    "Side", "EventKind", "BID", "ASK", "ADD", "REDUCE", "CANCEL", "EXECUTE", "TRADE", "MODIFY", "CLEAR",
+    "Side", "EventKind", "BID", "ASK", "NO_AGGRESSOR", "ADD", "REDUCE", "CANCEL", "EXECUTE", "TRADE", "MODIFY", "CLEAR",
     "synth", "__version__",
 ]

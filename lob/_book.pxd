@@ -118,6 +118,7 @@ cdef class OrderBook:
     # trade flow since the last reset_flow()
     cdef int64_t flow_buy
     cdef int64_t flow_sell
+    cdef int64_t flow_cross         # qty of trades with no aggressor (crosses)
     cdef int64_t flow_trades
     cdef int64_t flow_last_price
     cdef bint flow_has_last

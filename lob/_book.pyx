@@ -15,7 +15,7 @@ from libc.stdlib cimport realloc, free
 from libc.string cimport memset
 from libc.math cimport NAN
 
-from lob._convert cimport to_int64, to_uint64, to_side, to_valid_side
+from lob._convert cimport to_int64, to_uint64, to_side, to_valid_side, to_aggressor
 
 cimport numpy as cnp
 import numpy as np
@@ -77,6 +77,7 @@ cdef class OrderBook:
         self.allow_cross = bool(allow_cross)
         self.flow_buy = 0
         self.flow_sell = 0
+        self.flow_cross = 0
         self.flow_trades = 0
         self.flow_last_price = 0
         self.flow_has_last = False
@@ -253,15 +254,19 @@ cdef class OrderBook:
 
     cdef int flow_room(self, int aggressor, int64_t qty) noexcept nogil:
         """E_OVERFLOW if recording `qty` would take a volume counter past int64."""
-        if qty > INT64_MAX - (self.flow_buy if aggressor == BID else self.flow_sell):
+        cdef int64_t counter = self.flow_buy if aggressor == BID else (
+            self.flow_sell if aggressor == ASK else self.flow_cross)
+        if qty > INT64_MAX - counter:
             return E_OVERFLOW
         return OK
 
     cdef void c_record_trade(self, int aggressor, int64_t price, int64_t qty) noexcept nogil:
         if aggressor == BID:
             self.flow_buy += qty
-        else:
+        elif aggressor == ASK:
             self.flow_sell += qty
+        else:
+            self.flow_cross += qty
         self.flow_trades += 1
         self.flow_last_price = price
         self.flow_has_last = True
@@ -401,7 +406,7 @@ cdef class OrderBook:
         return OK
 
     cdef int c_trade(self, int side, int64_t price, int64_t qty) noexcept nogil:
-        if <unsigned>side > 1:
+        if <unsigned>side > 2:   # 2: no aggressor (an auction cross)
             return E_SIDE
         if qty <= 0:
             return E_QTY
@@ -625,13 +630,19 @@ cdef class OrderBook:
 
     def trade(self, side, price, qty):
         """Record a trade print that touches no visible order (hidden
-        liquidity, auction cross).  side is the AGGRESSOR's side."""
+        liquidity, auction cross).  side is the AGGRESSOR's side: 0 (BID, a
+        buy), 1 (ASK, a sell), or lob.NO_AGGRESSOR (2) for a trade without
+        one, such as an auction cross: it counts in trade_count, vwap,
+        last_trade_price and cross_volume, not in buy/sell volume or
+        volume_delta."""
         self.guard()
-        cdef int s = to_side(side)
+        cdef int s = to_aggressor(side)
         cdef int64_t p = to_int64(price, "price")
         cdef int64_t q = to_int64(qty, "qty")
         cdef int status = self.c_trade(s, p, q)
         if status:
+            if status == E_SIDE:
+                raise ValueError(f"side must be 0 (BID), 1 (ASK) or 2 (NO_AGGRESSOR), got {side!r}")
             self.raise_status(status, 0, s, p, q, side)
 
     def reserve(self, orders):
@@ -747,6 +758,7 @@ cdef class OrderBook:
         self.guard()
         self.flow_buy = 0
         self.flow_sell = 0
+        self.flow_cross = 0
         self.flow_trades = 0
         self.flow_last_price = 0
         self.flow_has_last = False
@@ -842,6 +854,13 @@ cdef class OrderBook:
         return self.flow_sell
 
     @property
+    def cross_volume(self):
+        """Qty traded with no aggressor (side NO_AGGRESSOR: auction crosses)
+        since the last reset_flow()."""
+        self.guard()
+        return self.flow_cross
+
+    @property
     def trade_count(self):
         """Trades recorded (executes, trade prints, engine fills) since the last reset_flow()."""
         self.guard()
@@ -853,9 +872,10 @@ cdef class OrderBook:
         last reset_flow(); nan before the first trade.  The notional is summed
         exactly in 128 bits."""
         self.guard()
-        if self.flow_buy == 0 and self.flow_sell == 0:
+        if self.flow_buy == 0 and self.flow_sell == 0 and self.flow_cross == 0:
             return NAN
-        return lob_i128_to_double(&self.flow_notional) / (<double>self.flow_buy + <double>self.flow_sell)
+        return lob_i128_to_double(&self.flow_notional) / (
+            <double>self.flow_buy + <double>self.flow_sell + <double>self.flow_cross)
 
     @property
     def last_trade_price(self):
@@ -1076,7 +1096,7 @@ cdef class OrderBook:
         if not self.allow_cross and self.ladder[BID].n and self.ladder[ASK].n:
             if best_key_price(&self.ladder[BID], BID) >= best_key_price(&self.ladder[ASK], ASK):
                 raise AssertionError(f"book is crossed: bid {self.best_bid} >= ask {self.best_ask}")
-        if self.flow_buy < 0 or self.flow_sell < 0 or self.flow_trades < 0:
+        if self.flow_buy < 0 or self.flow_sell < 0 or self.flow_cross < 0 or self.flow_trades < 0:
             raise AssertionError("negative trade-flow counter")
 
     # ------------------------------------------------------------------
@@ -1136,7 +1156,7 @@ cdef class OrderBook:
     def _flow_state(self):
         notional = (<object>self.flow_notional.hi << 64) + <object>self.flow_notional.lo
         return (self.flow_buy, self.flow_sell, self.flow_trades, notional,
-                self.flow_last_price if self.flow_has_last else None)
+                self.flow_last_price if self.flow_has_last else None, self.flow_cross)
 
     def _restore(self, orders, flow, anonymous, bint draw_unknown):
         """Load anonymous_levels(), snapshot() and _flow_state() output into an
@@ -1161,7 +1181,8 @@ cdef class OrderBook:
                     self.raise_status(status, oid, side, price, qty, side)
         finally:
             self.allow_cross = allow
-        buy, sell, trades, notional, last = flow
+        buy, sell, trades, notional, last = flow[:5]
+        self.flow_cross = flow[5] if len(flow) > 5 else 0
         self.flow_buy = buy
         self.flow_sell = sell
         self.flow_trades = trades

@@ -54,6 +54,17 @@ cdef inline int to_side(object value) except -2:
     return <int>r if r == 0 or r == 1 else -1
 
 
+cdef inline int to_aggressor(object value) except -2:
+    """A trade's aggressor: 0 (BID, a buy), 1 (ASK, a sell) or 2 (none, as in
+    an auction cross); -1 for any other integer."""
+    cdef object v = value if PyLong_Check(value) else _as_index(value, "side")
+    cdef long r = PyLong_AsLong_raw(v)
+    if r == -1 and PyErr_Occurred():
+        PyErr_Clear()
+        return -1
+    return <int>r if 0 <= r <= 2 else -1
+
+
 cdef inline int to_valid_side(object value) except -1:
     cdef int side = to_side(value)
     if side < 0:

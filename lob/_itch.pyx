@@ -12,15 +12,16 @@ their stock locate:
     X     REDUCE                  D  CANCEL
     U     CANCEL of the old reference + ADD of the new one (same side)
     P     TRADE (non-displayed order; aggressor: the other side)
+    Q     TRADE with side NO_AGGRESSOR (2): a cross has no aggressor
 
-Q (cross) has no aggressor and is kept as a cross record, like the stock
+Crosses are also kept as records with their cross type, as are the stock
 directory (R), system events (S) and trading actions (H).  The parser keeps
 each live order's side and shares, so it needs no book, and it carries a
 partial message from one chunk to the next, so files larger than memory
 stream through it.  Bad input raises ValueError naming the byte offset and
 the message type; it never reads outside the buffer.
 """
-from libc.stdint cimport int64_t, uint64_t, uint32_t, uint16_t, uint8_t
+from libc.stdint cimport int64_t, uint64_t, uint32_t, uint16_t, uint8_t, INT64_MAX
 from libc.string cimport memset
 
 from lob._events cimport Event
@@ -70,7 +71,7 @@ for _t, _n in MESSAGE_LENGTHS.items():
 # events a message can make, at most
 cdef uint8_t EVENTS_OF[256]
 EVENTS_OF[:] = [0] * 256
-for _t, _n in {"A": 1, "F": 1, "E": 1, "C": 2, "X": 1, "D": 1, "U": 2, "P": 1}.items():
+for _t, _n in {"A": 1, "F": 1, "E": 1, "C": 2, "X": 1, "D": 1, "U": 2, "P": 1, "Q": 1}.items():
     EVENTS_OF[ord(_t)] = _n
 
 
@@ -349,8 +350,14 @@ cdef class ItchParser:
             elif t == 72:                  # H: trading action
                 self.trading_actions.append((locate, ts, chr(m[19]),
                                              bytes(m[21:25]).decode("ascii", "replace").rstrip()))
-            elif t == 81:                  # Q: cross trade
-                self.crosses.append((locate, ts, <uint32_t>be(m + 27, 4), <int64_t>be(m + 11, 8), chr(m[39])))
+            elif t == 81:                  # Q: cross trade, no aggressor
+                ref = be(m + 11, 8)        # shares: 8 bytes in Q
+                if ref > <uint64_t>INT64_MAX:
+                    raise ValueError(f"ITCH: byte offset {self.offset + pos}: message type 'Q': "
+                                     f"{ref} shares is beyond int64")
+                self.crosses.append((locate, ts, <uint32_t>be(m + 27, 4), <int64_t>ref, chr(m[39])))
+                if ref:
+                    put(sink, locate, ts, TRADE, 2, 0, <uint32_t>be(m + 27, 4), <int64_t>ref)
             pos += 2 + mlen
         self.carry = buf[pos:]
         self.offset += pos

@@ -192,8 +192,9 @@ def parse_messages(const unsigned char[::1] data, str source="<bytes>"):
             else:
                 ev[n_events].ts = ts
                 ev[n_events].kind = KIND_OF_TYPE[mtype]
-                # executions name the resting side; trade prints the aggressor's (the other one)
-                ev[n_events].side = (1 - side) if mtype >= 5 else side
+                # executions name the resting side; a hidden execution's print the
+                # aggressor's (the other one); a cross has none (NO_AGGRESSOR, 2)
+                ev[n_events].side = side if mtype < 5 else (1 - side if mtype == 5 else 2)
                 ev[n_events].order_id = <uint64_t>oid if mtype < 5 else 0
                 ev[n_events].price = price
                 ev[n_events].qty = size

@@ -1,7 +1,7 @@
 """Sides and event kinds of the contract, as IntEnums and plain ints."""
 from enum import IntEnum
 
-__all__ = ["Side", "EventKind", "BID", "ASK", "ADD", "REDUCE", "CANCEL", "EXECUTE", "TRADE", "MODIFY", "CLEAR"]
+__all__ = ["Side", "EventKind", "BID", "ASK", "NO_AGGRESSOR", "ADD", "REDUCE", "CANCEL", "EXECUTE", "TRADE", "MODIFY", "CLEAR"]
 
 
 class Side(IntEnum):
@@ -25,6 +25,8 @@ class EventKind(IntEnum):
 
 BID = 0
 ASK = 1
+#: A TRADE's side when the trade has no aggressor (an auction cross).
+NO_AGGRESSOR = 2
 ADD = 1
 REDUCE = 2
 CANCEL = 3

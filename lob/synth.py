@@ -124,7 +124,8 @@ def write_lobster(events, message_path, orderbook_path, *, levels=10, header=Fal
     for ev in flat.tolist():
         ts, kind, side, oid, price, qty = ev
         resting = 1 - side if kind == TRADE else side
-        rows.append(f"{_lobster_time(ts)},{types[kind]},{oid if kind != TRADE else 0},{qty},{price},"
+        mtype = 6 if kind == TRADE and side == 2 else types[kind]   # a trade with no aggressor: a cross
+        rows.append(f"{_lobster_time(ts)},{mtype},{oid if kind != TRADE else 0},{qty},{price},"
                     f"{1 if resting == 0 else -1}")
     book_lines = []
     for row in depth:
@@ -203,6 +204,10 @@ def write_itch(streams, path, *, compress=False):
             messages.append(header(b"X", locate, ts) + struct.pack(">QI", ref, u32(qty, "qty")))
         elif kind == CANCEL:
             messages.append(header(b"D", locate, ts) + struct.pack(">Q", ref))
+        elif kind == TRADE and side == 2:   # no aggressor: a cross (Q), opening type 'O'
+            match += 1
+            messages.append(header(b"Q", locate, ts) + struct.pack(">Q", qty) + names[symbols[locate - 1]]
+                            + struct.pack(">IQ", u32(price, "price"), match) + b"O")
         elif kind == TRADE:
             match += 1
             messages.append(header(b"P", locate, ts) + struct.pack(">QcI", 0, b"S" if side == 0 else b"B",

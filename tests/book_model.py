@@ -93,6 +93,7 @@ class ModelBook:
         self._volume_delta = 0
         self._buy_volume = 0
         self._sell_volume = 0
+        self._cross_volume = 0
         self._trade_count = 0
         self._notional = 0  # sum(price * qty), exact
         self._traded_qty = 0  # sum(qty), exact
@@ -136,9 +137,11 @@ class ModelBook:
         if aggressor == BID:
             self._buy_volume += qty
             self._volume_delta += qty
-        else:
+        elif aggressor == ASK:
             self._sell_volume += qty
             self._volume_delta -= qty
+        else:                      # 2: no aggressor (an auction cross)
+            self._cross_volume += qty
         self._notional += price * qty
         self._traded_qty += qty
         self._last_trade_price = price
@@ -220,7 +223,8 @@ class ModelBook:
         side = _side_type(side)
         price = _i64(price, "price")
         qty = _i64(qty, "qty")
-        _check_side(side)
+        if side not in (0, 1, 2):   # trades also take 2, lob.NO_AGGRESSOR
+            raise ValueError(f"side must be 0 (BID), 1 (ASK) or 2 (NO_AGGRESSOR), got {side}")
         _check_qty_positive(qty)
         self._record_trade(side, price, qty)
         return None
@@ -298,6 +302,10 @@ class ModelBook:
     @property
     def sell_volume(self):
         return self._sell_volume
+
+    @property
+    def cross_volume(self):
+        return self._cross_volume
 
     @property
     def trade_count(self):

@@ -200,7 +200,7 @@ BAD_CALLS = [
     ("modify", (4, 99, 1), lob.CrossedBookError, "cross"),
     ("modify", (1, 100, 0), ValueError, "qty"),
     ("modify", (1, 1.5, 1), TypeError, "price"),
-    ("trade", (2, 100, 1), ValueError, "side"),
+    ("trade", (3, 100, 1), ValueError, "side"),
     ("trade", (0, 100, 0), ValueError, "qty"),
     ("order", (9,), lob.UnknownOrderError, "order_id=9"),
     ("queue_ahead", (9,), lob.UnknownOrderError, "order_id=9"),
@@ -318,3 +318,20 @@ def test_negative_notional_vwap():
     b.trade(lob.BID, -10**12, 1)
     b.trade(lob.BID, 90, 1)
     assert b.vwap == pytest.approx((-500 - 10**12 + 90) / 7, rel=1e-15)
+
+
+def test_trade_without_aggressor():
+    b = lob.OrderBook()
+    b.trade(lob.BID, 100, 10)
+    b.trade(lob.NO_AGGRESSOR, 103, 30)          # an auction cross
+    assert (b.buy_volume, b.sell_volume, b.cross_volume, b.volume_delta) == (10, 0, 30, 10)
+    assert b.trade_count == 2 and b.last_trade_price == 103
+    assert b.vwap == pytest.approx((1000 + 3090) / 40)
+    twin = pickle.loads(pickle.dumps(b))
+    assert twin.cross_volume == 30 and twin.vwap == b.vwap
+    b.reset_flow()
+    assert b.cross_volume == 0
+    with pytest.raises(ValueError, match="NO_AGGRESSOR"):
+        b.trade(3, 1, 1)
+    with pytest.raises(ValueError, match="side"):
+        b.add(1, lob.NO_AGGRESSOR, 1, 1)        # only trades take it

@@ -118,7 +118,7 @@ def compare_books(book, model, where=""):
     assert len(book) == len(model), f"{tag}len {len(book)} != {len(model)}"
 
     for name in ("best_bid", "best_ask", "best_bid_qty", "best_ask_qty", "spread",
-                 "volume_delta", "buy_volume", "sell_volume", "trade_count", "last_trade_price"):
+                 "volume_delta", "buy_volume", "sell_volume", "cross_volume", "trade_count", "last_trade_price"):
         got, exp = getattr(book, name), getattr(model, name)
         assert got == exp and (got is None) == (exp is None), f"{tag}{name}: book {got!r} model {exp!r}"
         assert got is None or (type(got) is int), f"{tag}{name}: {type(got).__name__}, not int"
@@ -350,7 +350,8 @@ class BookMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def trade(self, data):
-        side = data.draw(mostly(SIDE, BAD_SIDE), label="side")
+        # trades also take side 2, lob.NO_AGGRESSOR (an auction cross)
+        side = data.draw(mostly(st.one_of(SIDE, st.just(2)), BAD_SIDE), label="side")
         price = data.draw(mostly(PRICE, BAD_PRICE), label="price")
         qty = self.qty_arg(data)
         self.call("trade", side, price, qty)

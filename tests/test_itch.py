@@ -220,3 +220,18 @@ def test_feed_books_equals_feed(itch_file):
     assert only_msft[1] is None and only_msft[2] is not None and passed == int((locates == 1).sum())
     with pytest.raises(TypeError, match="not an OrderBook"):
         lob.io.ItchParser().feed_books(blob, [None] * 3, lambda locate, symbol: "book")
+
+
+def test_cross_is_a_trade_without_aggressor(tmp_path):
+    cross = np.zeros(2, dtype=lob.EVENT_DTYPE)
+    cross[0] = (10, lob.ADD, lob.BID, 1, 10_000, 100)
+    cross[1] = (20, lob.TRADE, lob.NO_AGGRESSOR, 0, 10_010, 5_000)
+    path = tmp_path / "cross.itch"
+    lob.synth.write_itch({"ZVZZT": cross}, path)
+    parser = lob.io.ItchParser()
+    events = lob.io.read_itch(path, parser=parser)["ZVZZT"]
+    assert events[1][["kind", "side", "price", "qty"]].tolist() == (lob.TRADE, lob.NO_AGGRESSOR, 10_010, 5_000)
+    assert parser.crosses == [(1, 20, 10_010, 5_000, "O")]
+    book = lob.OrderBook()
+    book.apply(events)
+    assert book.cross_volume == 5_000 and book.volume_delta == 0 and book.vwap == 10_010.0

@@ -60,11 +60,11 @@ def test_kinds_and_sides_of_each_type():
             b"34200.6,3,11,50,5000,1\n")       # delete the rest
     ev = lob.io.read_lobster(text)
     assert ev["kind"].tolist() == [lob.ADD, lob.REDUCE, lob.EXECUTE, lob.TRADE, lob.TRADE, lob.CANCEL]
-    assert ev["side"].tolist() == [0, 0, 0, lob.BID, lob.ASK, 0]
+    assert ev["side"].tolist() == [0, 0, 0, lob.BID, lob.NO_AGGRESSOR, 0]
     assert ev["ts"].tolist()[:2] == [34_200_100_000_000, 34_200_200_000_000]
     book = lob.OrderBook()
     book.apply(ev)
-    assert len(book) == 0 and book.buy_volume == 7 and book.sell_volume == 29
+    assert len(book) == 0 and book.buy_volume == 7 and book.sell_volume == 20 and book.cross_volume == 9
 
 
 def test_halts_are_reported():

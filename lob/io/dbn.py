@@ -9,7 +9,7 @@ import os
 import numpy as np
 
 from lob.dtypes import EVENT_DTYPE
-from lob.kinds import ADD, ASK, BID, CLEAR, MODIFY, REDUCE, TRADE
+from lob.kinds import ADD, ASK, BID, CLEAR, MODIFY, NO_AGGRESSOR, REDUCE, TRADE
 
 __all__ = ["read_dbn", "F_LAST", "F_SNAPSHOT"]
 
@@ -51,10 +51,10 @@ def read_dbn(path, *, instrument_id=None, with_flags=False):
     Actions map to kinds: R clear -> CLEAR; A add -> ADD (snapshot adds
     included); C cancel -> REDUCE by the size cancelled (the whole size
     removes the order); M modify -> MODIFY (new price and size); T trade ->
-    TRADE with the aggressor's side.  F (fill) reports a resting order's
-    execution whose book change arrives as its own C or M, so it is left out
-    and the trade counts once, from T; N (none) and trades without an
-    aggressor side are left out too.
+    TRADE with the aggressor's side (NO_AGGRESSOR when the record has none).
+    F (fill) reports a resting order's execution whose book change arrives
+    as its own C or M, so it is left out and the trade counts once, from T;
+    N (none) records are left out too.
 
     instrument_id: the instrument to keep; required when the file holds
     several.  with_flags: also return each event's DBN flags (uint8), with
@@ -79,8 +79,8 @@ def read_dbn(path, *, instrument_id=None, with_flags=False):
             rows.append((r.ts_recv, REDUCE, _SIDE.get(side, 0), r.order_id, r.price, r.size))
         elif action == "M":
             rows.append((r.ts_recv, MODIFY, _SIDE.get(side, 0), r.order_id, r.price, r.size))
-        elif action == "T" and side in _SIDE:
-            rows.append((r.ts_recv, TRADE, _SIDE[side], 0, r.price, r.size))
+        elif action == "T":
+            rows.append((r.ts_recv, TRADE, _SIDE.get(side, NO_AGGRESSOR), 0, r.price, r.size))
         else:
             if r.flags & F_LAST and flags:
                 flags[-1] |= F_LAST

@@ -36,8 +36,9 @@ def read_lobster(message_csv, *, with_halts=False, with_rows=False):
 
     Types map to event kinds: 1 ADD, 2 REDUCE (qty cancelled), 3 CANCEL (qty
     = the size removed), 4 EXECUTE (side = the resting order's), 5 hidden
-    execution and 6 cross trade become TRADE (side = the aggressor's, the
-    other side of the direction column; order id 0).  Type 7 (halt) rows are
+    execution -> TRADE (side = the aggressor's, the other side of the
+    direction column; order id 0), 6 cross trade -> TRADE with side
+    lob.NO_AGGRESSOR (2).  Type 7 (halt) rows are
     not events: they are reported with a LobsterHalt warning, or returned
     when with_halts is true, as an array of (row, ts, state), state -1 halt,
     0 quoting resumes, 1 trading resumes.
