@@ -3,26 +3,26 @@
 from libc.stdint cimport int64_t
 
 from lob._book cimport OrderBook, E_KIND, E_UNKNOWN
-from lob._events cimport Event
+from lob._events cimport Event, ADD, REDUCE, CANCEL, EXECUTE, TRADE, MODIFY, CLEAR
 
 
 cdef inline int apply_one(OrderBook book, const Event *ev) noexcept nogil:
     cdef int64_t left
     cdef int kind = ev.kind
     cdef int status
-    if kind == 1:      # ADD
+    if kind == ADD:
         return book.c_add(ev.order_id, ev.side, ev.price, ev.qty)
-    if kind == 3:      # CANCEL
+    if kind == CANCEL:
         status = book.c_cancel(ev.order_id, &left)
-    elif kind == 4:    # EXECUTE
+    elif kind == EXECUTE:
         status = book.c_execute(ev.order_id, ev.qty, &left)
-    elif kind == 2:    # REDUCE
+    elif kind == REDUCE:
         status = book.c_reduce(ev.order_id, ev.qty, &left)
-    elif kind == 6:    # MODIFY
+    elif kind == MODIFY:
         return book.c_modify(ev.order_id, ev.price, ev.qty)
-    elif kind == 5:    # TRADE
+    elif kind == TRADE:
         return book.c_trade(ev.side, ev.price, ev.qty)
-    elif kind == 7:    # CLEAR
+    elif kind == CLEAR:
         book.c_clear()
         return 0
     else:

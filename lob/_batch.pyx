@@ -167,6 +167,24 @@ cdef raise_event_error(OrderBook book, events, Py_ssize_t index, int status, fea
     raise err from cause
 
 
+def book_table(books):
+    """(table, held): the OrderBooks of `books` (a list with None for no
+    book) as a uintp array of their addresses (0 for None) for C loops, and
+    the books themselves, which the caller keeps referenced while it uses the
+    table.  TypeError for anything else; RuntimeError if one is busy."""
+    table = np.zeros(max(len(books), 1), dtype=np.uintp)
+    cdef size_t[::1] slots = table
+    cdef list held = []
+    for i, book in enumerate(books):
+        if book is not None:
+            if not isinstance(book, OrderBook):
+                raise TypeError(f"books[{i}] is {type(book).__name__}, not an OrderBook")
+            (<OrderBook>book).guard()
+            held.append(book)
+            slots[i] = <size_t><void *>book
+    return table, held
+
+
 def apply_routed(books, events, keys):
     """Apply each event to books[keys[i]], in order, in one C loop without
     the GIL: a multi-stock stream (ITCH events with their stock locates)
@@ -182,16 +200,8 @@ def apply_routed(books, events, keys):
         raise ValueError(f"keys has {keys.shape[0]} rows but events {events.shape[0]}")
     books = list(books)
     cdef Py_ssize_t nbooks = len(books), n = events.shape[0], i, key, passed = 0
-    cdef list held = []
-    table = np.zeros(max(nbooks, 1), dtype=np.uintp)
+    table, held = book_table(books)
     cdef size_t[::1] slots = table
-    for i, book in enumerate(books):
-        if book is not None:
-            if not isinstance(book, OrderBook):
-                raise TypeError(f"books[{i}] is {type(book).__name__}, not an OrderBook")
-            (<OrderBook>book).guard()
-            held.append(book)
-            slots[i] = <size_t><void *>book
     cdef const unsigned char[::1] event_bytes = events.view(np.uint8).reshape(-1)
     cdef const Event *ev = <const Event *>&event_bytes[0] if n else NULL
     cdef const int64_t[::1] key_view = keys

@@ -153,6 +153,7 @@ cdef class OrderBook:
     cdef int grow_orders(self, uint64_t cap) noexcept nogil
     cdef int reserve_level(self, int side) noexcept nogil
     cdef uint32_t new_level(self, int side, int64_t price) noexcept nogil
+    cdef int open_level(self, int side, int64_t price, int64_t qty, uint32_t *level) noexcept nogil
     cdef int room_at(self, int side, int64_t price, int64_t qty, uint32_t *level) noexcept nogil
     cdef void link_tail(self, uint32_t slot, uint32_t level) noexcept nogil
     cdef void unlink(self, uint32_t slot) noexcept nogil

@@ -166,6 +166,19 @@ cdef class OrderBook:
             return E_OVERFLOW
         return OK
 
+    cdef int open_level(self, int side, int64_t price, int64_t qty, uint32_t *level) noexcept nogil:
+        """The level at `price` into *level, opened if absent, with room for
+        `qty` more; the last step that can fail, so callers change nothing
+        before it."""
+        cdef int status = self.room_at(side, price, qty, level)
+        if status or level[0] != LOB_NIL:
+            return status
+        status = self.reserve_level(side)
+        if status:
+            return status
+        level[0] = self.new_level(side, price)
+        return OK
+
     cdef uint32_t new_level(self, int side, int64_t price) noexcept nogil:
         """Open an empty level at `price` (reserve_level first)."""
         cdef uint32_t slot
@@ -296,14 +309,9 @@ cdef class OrderBook:
             status = self.check_cross(side, price)
             if status:
                 return status
-        status = self.room_at(side, price, qty, &level)
+        status = self.open_level(side, price, qty, &level)
         if status:
             return status
-        if level == LOB_NIL:
-            status = self.reserve_level(side)
-            if status:
-                return status
-            level = self.new_level(side, price)
         if self.free_order != LOB_NIL:
             slot = self.free_order
             self.free_order = self.orders[slot].next
@@ -439,14 +447,9 @@ cdef class OrderBook:
             status = self.check_cross(side, price)
             if status:
                 return status
-        status = self.room_at(side, price, qty, &level)
+        status = self.open_level(side, price, qty, &level)
         if status:
             return status
-        if level == LOB_NIL:
-            status = self.reserve_level(side)
-            if status:
-                return status
-            level = self.new_level(side, price)
         self.levels[level].anon += qty
         self.levels[level].qty += qty
         return OK

@@ -3,6 +3,17 @@
 from libc.stdint cimport int64_t, uint64_t, uint8_t, int8_t
 
 
+# lob.EventKind in C
+cdef enum:
+    ADD = 1
+    REDUCE = 2
+    CANCEL = 3
+    EXECUTE = 4
+    TRADE = 5
+    MODIFY = 6
+    CLEAR = 7
+
+
 cdef packed struct Event:
     int64_t ts
     uint8_t kind

@@ -24,12 +24,13 @@ the message type; it never reads outside the buffer.
 from libc.stdint cimport int64_t, uint64_t, uint32_t, uint16_t, uint8_t, INT64_MAX
 from libc.string cimport memset
 
-from lob._events cimport Event
+from lob._events cimport Event, ADD, REDUCE, CANCEL, EXECUTE, TRADE
 from lob._book cimport OrderBook, E_NOMEM, E_FULL
 from lob._apply cimport apply_one
 
 import numpy as np
 
+from lob._batch import book_table
 from lob.dtypes import EVENT_DTYPE
 
 REASONS = {1: "bad_side", 2: "bad_qty", 3: "qty_above_resting", 4: "duplicate_id", 5: "unknown_id",
@@ -50,13 +51,6 @@ cdef extern from "lob_refmap.h":
     lob_refmap_entry *lob_refmap_find(lob_refmap *m, uint64_t ref) nogil
     int lob_refmap_put(lob_refmap *m, uint64_t ref, uint8_t side, uint32_t shares) nogil
     void lob_refmap_erase(lob_refmap *m, lob_refmap_entry *e) nogil
-
-cdef enum:
-    ADD = 1
-    REDUCE = 2
-    CANCEL = 3
-    EXECUTE = 4
-    TRADE = 5
 
 # Message lengths of ITCH 5.0 (type byte included, length prefix not).
 MESSAGE_LENGTHS = {
@@ -134,6 +128,21 @@ cdef inline void put(Sink *sink, unsigned int locate, int64_t ts, int kind, int 
                 sink.rejected[status] += 1
 
 
+cdef Py_ssize_t hop(const unsigned char *b, Py_ssize_t n, Py_ssize_t *events) noexcept nogil:
+    """Bytes of the complete messages at the start of b[0:n], and in *events
+    the events they can make at most (no checks: the parse does those)."""
+    cdef Py_ssize_t pos = 0, count = 0
+    cdef unsigned int mlen
+    while pos + 3 <= n:
+        mlen = lob_be16(b + pos)
+        if pos + 2 + mlen > n or mlen == 0:
+            break
+        count += EVENTS_OF[b[pos + 2]]
+        pos += 2 + mlen
+    events[0] = count
+    return pos
+
+
 cdef class ItchParser:
     """Feed ITCH 5.0 bytes in chunks of any size; each feed returns the
     events of the complete messages so far as (events, locates).
@@ -183,21 +192,60 @@ cdef class ItchParser:
         """Orders added and not yet fully executed, cancelled or deleted."""
         return self.refs.count
 
+    cdef object _split(self, data):
+        """(view, head, start) for parsing `data` after the carried partial
+        message without copying `data`: head is the carried message completed
+        from the first bytes of data (None without a carry) and start is where
+        the rest of data begins.  Returns None when even the carried message
+        is still incomplete (all of data joins the carry)."""
+        cdef const unsigned char[::1] view
+        cdef Py_ssize_t need
+        try:
+            view = data                              # bytes, bytearray, contiguous memoryview: no copy
+        except (TypeError, ValueError, BufferError):
+            view = bytes(data)
+        if not self.carry:
+            return view, None, 0
+        head = self.carry + bytes(view[:2])           # enough for the length field
+        if len(head) < 2:
+            self.carry = head
+            return None
+        need = 2 + lob_be16(head) - len(self.carry)   # bytes of data that finish the message
+        if need > view.shape[0]:
+            self.carry = self.carry + bytes(view)
+            return None
+        return view, self.carry + bytes(view[:need]), need
+
+    cdef Py_ssize_t _run(self, object split, Sink *sink) except -1:
+        """Parse a _split(): the head, then the rest of data; keep the tail."""
+        cdef const unsigned char[::1] view = split[0]
+        cdef Py_ssize_t start = split[2], n = view.shape[0], pos = 0
+        if split[1] is not None:
+            self._parse(<bytes>split[1], len(<bytes>split[1]), sink)
+            self.carry = b""
+        if n > start:
+            pos = self._parse(&view[start], n - start, sink)
+        self.carry = bytes(view[start + pos:])
+        return 0
+
     def feed(self, data):
         """Parse `data` (bytes-like) after what was fed before; returns
-        (events, locates): lob.EVENT_DTYPE events and each one's stock locate."""
-        cdef bytes buf = self.carry + bytes(data) if self.carry else bytes(data)
-        cdef const unsigned char *b = buf
-        cdef Py_ssize_t n = len(buf), pos = 0, cap = 0
-        cdef unsigned int mlen
+        (events, locates): lob.EVENT_DTYPE events and each one's stock locate.
+        A message cut at the end of `data` waits for the next feed."""
+        cdef Py_ssize_t cap = 0, events_in
+        cdef const unsigned char[::1] view
         cdef Sink sink
+        split = self._split(data)
+        if split is None:
+            return np.empty(0, dtype=EVENT_DTYPE), np.empty(0, dtype=np.uint16)
+        view = split[0]
         # size the output exactly: hop over the complete messages once
-        while pos + 3 <= n:
-            mlen = lob_be16(b + pos)
-            if pos + 2 + mlen > n or mlen == 0:
-                break
-            cap += EVENTS_OF[b[pos + 2]]
-            pos += 2 + mlen
+        if split[1] is not None:
+            hop(<bytes>split[1], len(<bytes>split[1]), &events_in)
+            cap += events_in
+        if view.shape[0] > split[2]:
+            hop(&view[split[2]], view.shape[0] - split[2], &events_in)
+            cap += events_in
         events = np.empty(cap, dtype=EVENT_DTYPE)
         locates = np.empty(cap, dtype=np.uint16)
         cdef unsigned char[::1] event_bytes = events.view(np.uint8).reshape(-1)
@@ -205,7 +253,7 @@ cdef class ItchParser:
         memset(&sink, 0, sizeof(sink))
         sink.ev = <Event *>&event_bytes[0] if cap else NULL
         sink.loc = &loc[0] if cap else NULL
-        self._parse(buf, &sink)
+        self._run(split, &sink)
         if sink.k < cap:   # unknown references or non-printable executions
             return events[:sink.k].copy(), locates[:sink.k].copy()
         return events, locates
@@ -218,18 +266,12 @@ cdef class ItchParser:
         directory message (R) whose slot is None and may return a new
         OrderBook, which goes into `books` (the list is changed in place).
         Refused events are skipped; returns ({reason: count}, passed over)."""
-        cdef bytes buf = self.carry + bytes(data) if self.carry else bytes(data)
         cdef Sink sink
-        cdef list held = []
-        table = np.zeros(max(len(books), 1), dtype=np.uintp)
+        split = self._split(data)
+        if split is None:
+            return {}, 0
+        table, held = book_table(books)
         cdef size_t[::1] slots = table
-        for i, book in enumerate(books):
-            if book is not None:
-                if not isinstance(book, OrderBook):
-                    raise TypeError(f"books[{i}] is {type(book).__name__}, not an OrderBook")
-                (<OrderBook>book).guard()
-                held.append(book)
-                slots[i] = <size_t><void *>book
         memset(&sink, 0, sizeof(sink))
         sink.books = &slots[0]
         sink.nbooks = len(books)
@@ -237,7 +279,7 @@ cdef class ItchParser:
             (<OrderBook>book).busy = True
         self._new_book, self._books, self._held = new_book, books, held
         try:
-            self._parse(buf, &sink)
+            self._run(split, &sink)
         finally:
             self._new_book = self._books = self._held = None
             for book in held:
@@ -247,9 +289,10 @@ cdef class ItchParser:
         return ({REASONS.get(code, str(code)): int(sink.rejected[code]) for code in range(16) if sink.rejected[code]},
                 int(sink.passed))
 
-    cdef int _parse(self, bytes buf, Sink *sink) except -1:
-        cdef const unsigned char *b = buf
-        cdef Py_ssize_t n = len(buf), pos = 0
+    cdef Py_ssize_t _parse(self, const unsigned char *b, Py_ssize_t n, Sink *sink) except -1:
+        """Parse the complete messages of b[0:n] (b sits at file offset
+        self.offset); returns the bytes parsed and advances self.offset."""
+        cdef Py_ssize_t pos = 0
         cdef const unsigned char *m
         cdef unsigned int mlen, t, locate, side
         cdef int64_t ts
@@ -359,9 +402,8 @@ cdef class ItchParser:
                 if ref:
                     put(sink, locate, ts, TRADE, 2, 0, <uint32_t>be(m + 27, 4), <int64_t>ref)
             pos += 2 + mlen
-        self.carry = buf[pos:]
         self.offset += pos
-        return 0
+        return pos
 
     def finish(self):
         """End of input: raises ValueError if a message was cut short."""

@@ -9,7 +9,7 @@ from libc.stdint cimport int64_t, uint64_t, uint32_t
 from libc.stdlib cimport malloc, free
 
 from lob._book cimport OrderBook, Order, Level, LOB_NIL, lob_ladder
-from lob._events cimport Event
+from lob._events cimport Event, ADD, REDUCE, CANCEL, EXECUTE, TRADE, MODIFY
 
 import numpy as np
 
@@ -25,14 +25,6 @@ cdef extern from "lob_rng.h":
     double lob_rng_uniform(lob_rng *r) nogil
     uint64_t lob_rng_below(lob_rng *r, uint64_t n) nogil
     uint64_t lob_rng_geometric(lob_rng *r, double p, uint64_t cap) nogil
-
-cdef enum:
-    ADD = 1
-    REDUCE = 2
-    CANCEL = 3
-    EXECUTE = 4
-    TRADE = 5
-    MODIFY = 6
 
 
 cdef inline int64_t best_price(OrderBook book, int side) noexcept nogil:

@@ -79,3 +79,18 @@ def test_replay_dbn(capsys):
     assert main(["replay", str(DBN_SAMPLE)]) == 0
     out = capsys.readouterr().out
     assert "Databento MBO, 13,791 events" in out and "rejected      none" in out
+
+
+def test_replay_features_parquet(tmp_path, capsys):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    events = lob.synth.generate(500, seed=4, target_orders=100)
+    lob.synth.write_lobster(events, tmp_path / "m.csv", tmp_path / "o.csv")
+    out = tmp_path / "f.parquet"
+    assert main(["replay", str(tmp_path / "m.csv"), "--depth", "2", "--features", str(out)]) == 0
+    table = pq.read_table(out)
+    assert table.num_rows == 500 and table.column("bid_qty").type == pa.list_(pa.int64())
+    reference = lob.OrderBook().apply(events, depth=2)
+    assert table.column("volume_delta").to_pylist() == reference["volume_delta"].tolist()
+    assert table.column("bid_qty").to_pylist()[-1] == reference[-1]["bid_qty"].tolist()
