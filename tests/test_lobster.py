@@ -136,3 +136,30 @@ def test_shared_sample_reads():
     assert ev["ts"][0] == 34_200_004_241_176
     snap = lob.io.read_lobster_book(SAMPLE_BOOK)
     assert snap.ask_price[0, 0] == 5859400 and snap.bid_qty[0, 0] == 18
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+LOBSTER_BYTES = st.lists(st.sampled_from([b"0", b"1", b"7", b"9", b"-", b"+", b".", b",", b"\n", b"\r", b"x", b" ",
+                                          b"34200.1,1,5,100,5000,1\n", b"99999999999999999999"]),
+                         max_size=80).map(b"".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(LOBSTER_BYTES)
+def test_fuzz_messages_never_crash(blob):
+    try:
+        events = lob.io.read_lobster(blob, with_halts=True)[0]
+    except ValueError as exc:
+        assert "line" in str(exc)
+    else:
+        lob.OrderBook().apply(events, on_error="skip")
+
+
+@settings(max_examples=300, deadline=None)
+@given(LOBSTER_BYTES)
+def test_fuzz_orderbook_never_crash(blob):
+    try:
+        lob.io.read_lobster_book(blob)
+    except ValueError as exc:
+        assert "line" in str(exc) or "columns" in str(exc)
