@@ -51,6 +51,7 @@ cdef extern from "lob_refmap.h":
     lob_refmap_entry *lob_refmap_find(lob_refmap *m, uint64_t ref) nogil
     int lob_refmap_put(lob_refmap *m, uint64_t ref, uint8_t side, uint32_t shares) nogil
     void lob_refmap_erase(lob_refmap *m, lob_refmap_entry *e) nogil
+    void lob_refmap_prefetch(const lob_refmap *m, uint64_t ref) nogil
 
 # Message lengths of ITCH 5.0 (type byte included, length prefix not).
 MESSAGE_LENGTHS = {
@@ -62,6 +63,10 @@ cdef uint8_t LENGTH[256]
 LENGTH[:] = [0] * 256
 for _t, _n in MESSAGE_LENGTHS.items():
     LENGTH[ord(_t)] = _n
+# messages between the one parsed and the one whose order map bucket is prefetched
+cdef enum:
+    PREFETCH_AHEAD = 4
+
 # events a message can make, at most
 cdef uint8_t EVENTS_OF[256]
 EVENTS_OF[:] = [0] * 256
@@ -292,8 +297,9 @@ cdef class ItchParser:
     cdef Py_ssize_t _parse(self, const unsigned char *b, Py_ssize_t n, Sink *sink) except -1:
         """Parse the complete messages of b[0:n] (b sits at file offset
         self.offset); returns the bytes parsed and advances self.offset."""
-        cdef Py_ssize_t pos = 0
+        cdef Py_ssize_t pos = 0, ahead = 0, k
         cdef const unsigned char *m
+        cdef const unsigned char *a
         cdef unsigned int mlen, t, locate, side
         cdef int64_t ts
         cdef uint64_t ref, new_ref
@@ -303,6 +309,20 @@ cdef class ItchParser:
             mlen = <unsigned int>be(b + pos, 2)
             if pos + 2 + mlen > n:
                 break                      # a partial message: keep it for the next feed
+            # prefetch the order map for the message PREFETCH_AHEAD ahead of this one
+            if ahead <= pos:
+                ahead = pos
+                for k in range(PREFETCH_AHEAD):
+                    if ahead + 2 > n:
+                        break
+                    ahead += 2 + lob_be16(b + ahead)
+                if ahead + 21 <= n and b[ahead + 2] != 82:
+                    lob_refmap_prefetch(&self.refs, lob_be64(b + ahead + 13))
+                ahead += 2 + (lob_be16(b + ahead) if ahead + 2 <= n else 0)
+            else:
+                if ahead + 21 <= n and b[ahead + 2] != 82:
+                    lob_refmap_prefetch(&self.refs, lob_be64(b + ahead + 13))
+                ahead += 2 + (lob_be16(b + ahead) if ahead + 2 <= n else 0)
             if mlen == 0:
                 raise ValueError(f"ITCH: byte offset {self.offset + pos}: zero-length message")
             m = b + pos + 2
