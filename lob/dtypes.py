@@ -1,7 +1,7 @@
 """NumPy structured dtypes of lobcore's arrays."""
 import numpy as np
 
-__all__ = ["EVENT_DTYPE", "FEATURE_DTYPE", "feature_dtype"]
+__all__ = ["EVENT_DTYPE", "FEATURE_DTYPE", "FILL_DTYPE", "feature_dtype"]
 
 #: One book event (see lob.EventKind). For MODIFY, price/qty are the new
 #: values; for TRADE, side is the aggressor's and order_id is ignored; for
@@ -51,3 +51,17 @@ def feature_dtype(depth: int = 0) -> np.dtype:
 
 #: OrderBook.apply's row with depth=0; see feature_dtype for depth > 0.
 FEATURE_DTYPE = feature_dtype(0)
+
+
+#: One fill of MatchingEngine (Report.fills), in execution order: the taker,
+#: the resting maker it traded against, the maker's price, the qty, and the
+#: maker's qty left after the fill (0: it left the book).  Packed, 40 bytes.
+FILL_DTYPE = np.dtype(
+    [
+        ("taker_id", "<u8"),
+        ("maker_id", "<u8"),
+        ("price", "<i8"),
+        ("qty", "<i8"),
+        ("maker_remaining", "<i8"),
+    ]
+)

@@ -1,0 +1,33 @@
+"""Type stubs of lob._engine (MatchingEngine and Report)."""
+import numpy as np
+import numpy.typing as npt
+
+from lob._book import OrderBook
+
+OUTCOMES: tuple[str, ...]
+
+class Report:
+    """What one request did: status ("filled", "partial", "resting",
+    "cancelled", "rejected"), filled and remaining qty, and the fills
+    (lob.FILL_DTYPE) in execution order."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def filled(self) -> int: ...
+    @property
+    def remaining(self) -> int: ...
+    @property
+    def fills(self) -> npt.NDArray[np.void]: ...
+
+class MatchingEngine:
+    """An OrderBook that matches incoming orders by price-time priority."""
+
+    @property
+    def book(self) -> OrderBook: ...
+    def __init__(self) -> None: ...
+    def submit(self, order_id: int, side: int, price: int, qty: int, tif: str = "GTC",
+               post_only: bool = False) -> Report: ...
+    def market(self, order_id: int, side: int, qty: int) -> Report: ...
+    def cancel(self, order_id: int) -> int: ...
+    def modify(self, order_id: int, price: int, qty: int) -> Report: ...
