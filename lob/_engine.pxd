@@ -1,7 +1,29 @@
 # Declarations of the matching engine, for Cython modules that cimport it.
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int64_t, uint64_t, uint8_t, int8_t
 
 from lob._book cimport OrderBook
+
+
+# One row of lob.ORDER_DTYPE (packed, 36 bytes): a request for submit_many.
+cdef packed struct OrderRequest:
+    int64_t ts
+    uint8_t kind        # 1 limit, 2 market, 3 cancel, 4 modify
+    int8_t side
+    uint8_t tif         # 0 GTC, 1 IOC, 2 FOK
+    uint8_t flags       # bit 0: post only
+    uint64_t order_id
+    int64_t price
+    int64_t qty
+
+
+# One row of lob.REPORT_DTYPE (packed, 41 bytes): what a request did.
+cdef packed struct ReportRow:
+    uint8_t status      # Outcome
+    int64_t filled
+    int64_t remaining
+    int64_t cancelled   # qty that neither traded nor rests (a cancel's qty, IOC rest, refusals)
+    int64_t first_fill  # index of its first fill in the fills array
+    int64_t n_fills
 
 
 # One row of lob.FILL_DTYPE (packed, 40 bytes).
@@ -32,7 +54,8 @@ cdef class Report:
     cdef readonly str status
     cdef readonly object filled
     cdef readonly object remaining
-    cdef readonly object fills
+    cdef bytes fill_bytes       # the fills as raw FILL_DTYPE rows; the array is made on first use
+    cdef object fill_array
 
 
 cdef class MatchingEngine:
@@ -49,4 +72,7 @@ cdef class MatchingEngine:
     cdef int c_submit(self, uint64_t order_id, int side, int64_t price, int64_t qty, int tif,
                       bint post_only, bint market, int *outcome, int64_t *filled,
                       int64_t *remaining) noexcept nogil
+    cdef int c_modify_order(self, uint64_t order_id, int64_t price, int64_t qty, int *outcome,
+                            int64_t *filled, int64_t *remaining) noexcept nogil
     cdef Report report(self, int outcome, int64_t filled, int64_t remaining)
+    cdef _raise_request(self, orders, Py_ssize_t index, int status, fills, reports)

@@ -10,24 +10,30 @@ no Python objects.
 from libc.stdint cimport int64_t, uint64_t, uint32_t, INT64_MAX
 from libc.stdlib cimport realloc, free
 from libc.string cimport memcpy
+from cpython.bytes cimport PyBytes_FromStringAndSize
 
 from lob._book cimport (OrderBook, Level, Order, lob_ladder, LOB_NIL, E_SIDE, E_QTY, E_DUPLICATE,
-                        E_UNKNOWN, E_NOMEM, E_OVERFLOW)
+                        E_UNKNOWN, E_NOMEM, E_OVERFLOW, E_KIND)
 from lob._convert cimport to_int64, to_uint64, to_side
 
 cimport numpy as cnp
 import numpy as np
 
-from lob.dtypes import FILL_DTYPE
+from lob.dtypes import FILL_DTYPE, ORDER_DTYPE, REPORT_DTYPE
 from lob.errors import UnknownOrderError
 
 cnp.import_array()
 
-if sizeof(Fill) != FILL_DTYPE.itemsize:  # the C struct must mirror the dtype
-    raise ImportError(f"lob._engine.Fill is {sizeof(Fill)} bytes, FILL_DTYPE {FILL_DTYPE.itemsize}")
+# the C structs must mirror the dtypes
+if (sizeof(Fill), sizeof(OrderRequest), sizeof(ReportRow)) != (FILL_DTYPE.itemsize, ORDER_DTYPE.itemsize,
+                                                                REPORT_DTYPE.itemsize):
+    raise ImportError("lob._engine: a C struct does not match its NumPy dtype")
 
 OUTCOMES = ("filled", "partial", "resting", "cancelled", "rejected")
 TIFS = {"GTC": GTC, "IOC": IOC, "FOK": FOK}
+
+cdef enum:
+    E_TIF = 11          # submit_many: tif not 0..2, or post only without GTC
 
 _NO_FILLS = np.zeros(0, dtype=FILL_DTYPE)
 _NO_FILLS.flags.writeable = False
@@ -52,9 +58,17 @@ cdef class Report:
     traded.
     """
 
+    @property
+    def fills(self):
+        """The fills, a read-only lob.FILL_DTYPE array in execution order."""
+        if self.fill_array is None:
+            self.fill_array = (_NO_FILLS if not self.fill_bytes
+                               else np.frombuffer(self.fill_bytes, dtype=FILL_DTYPE))
+        return self.fill_array
+
     def __repr__(self):
         return (f"Report(status={self.status!r}, filled={self.filled}, remaining={self.remaining}, "
-                f"fills={len(self.fills)})")
+                f"fills={len(self.fill_bytes) // sizeof(Fill)})")
 
 
 cdef class MatchingEngine:
@@ -158,7 +172,6 @@ cdef class MatchingEngine:
         cdef int64_t left = qty
         cdef int status
         cdef bint crossing
-        self.nfills = 0
         filled[0] = 0
         remaining[0] = 0
         if <unsigned>side > 1:
@@ -199,12 +212,9 @@ cdef class MatchingEngine:
         rep.status = OUTCOMES[outcome]
         rep.filled = filled
         rep.remaining = remaining
-        if n == 0:
-            rep.fills = _NO_FILLS
-        else:
-            arr = np.empty(n, dtype=FILL_DTYPE)
-            memcpy(cnp.PyArray_DATA(arr), self.fills, n * sizeof(Fill))
-            rep.fills = arr
+        # raw bytes now (one small copy); the NumPy array only if someone reads it
+        rep.fill_bytes = PyBytes_FromStringAndSize(<char *>self.fills, n * sizeof(Fill)) if n else b""
+        rep.fill_array = None
         return rep
 
     # ------------------------------------------------------------------
@@ -233,6 +243,7 @@ cdef class MatchingEngine:
         if post_only and t != GTC:
             raise ValueError(f"post_only needs tif='GTC', got tif={tif!r}")
         self.book.guard()
+        self.nfills = 0
         status = self.c_submit(oid, s, p, q, t, post_only, False, &outcome, &filled, &remaining)
         if status:
             self.book.raise_status(status, oid, s, p, q, side)
@@ -247,6 +258,7 @@ cdef class MatchingEngine:
         cdef int outcome = CANCELLED, status
         cdef int64_t filled, remaining
         self.book.guard()
+        self.nfills = 0
         status = self.c_submit(oid, s, INT64_MAX if s == 0 else -INT64_MAX - 1, q, IOC, False, True,
                                &outcome, &filled, &remaining)
         if status:
@@ -269,27 +281,135 @@ cdef class MatchingEngine:
         cdef uint64_t oid = to_uint64(order_id, "order_id")
         cdef int64_t p = to_int64(price, "price")
         cdef int64_t q = to_int64(qty, "qty")
-        cdef OrderBook book = self.book
-        cdef uint32_t slot
-        cdef int side, outcome = RESTING, status
-        cdef int64_t filled = 0, remaining = q, was
-        book.guard()
+        cdef int outcome = RESTING, status
+        cdef int64_t filled = 0, remaining = q
+        self.book.guard()
         self.nfills = 0
-        if q <= 0:
-            raise ValueError(f"qty must be > 0, got {q}")
-        slot = book.c_find(oid)
-        if slot == LOB_NIL:
-            raise UnknownOrderError(f"order_id={oid} is not resting")
-        side = book.levels[book.orders[slot].level].side
-        if not self.crosses(side, p, False):
-            status = book.c_modify(oid, p, q)
-            if status:
-                book.raise_status(status, oid, side, p, q, side)
-            return self.report(RESTING, 0, q)
-        if book.flow_room(side, q):
-            book.raise_status(E_OVERFLOW, oid, side, p, q, side)
-        book.c_cancel(oid, &was)
-        status = self.c_submit(oid, side, p, q, GTC, False, False, &outcome, &filled, &remaining)
+        status = self.c_modify_order(oid, p, q, &outcome, &filled, &remaining)
         if status:
-            book.raise_status(status, oid, side, p, q, side)
+            self.book.raise_status(status, oid, 0, p, q, 0)
         return self.report(outcome, filled, remaining)
+
+    cdef int c_modify_order(self, uint64_t order_id, int64_t price, int64_t qty, int *outcome,
+                            int64_t *filled, int64_t *remaining) noexcept nogil:
+        cdef uint32_t slot
+        cdef int side, status
+        cdef int64_t was
+        if qty <= 0:
+            return E_QTY
+        slot = self.book.c_find(order_id)
+        if slot == LOB_NIL:
+            return E_UNKNOWN
+        side = self.book.levels[self.book.orders[slot].level].side
+        if not self.crosses(side, price, False):
+            status = self.book.c_modify(order_id, price, qty)
+            if status:
+                return status
+            outcome[0] = RESTING
+            filled[0] = 0
+            remaining[0] = qty
+            return 0
+        if self.book.flow_room(side, qty):
+            return E_OVERFLOW
+        self.book.c_cancel(order_id, &was)
+        return self.c_submit(order_id, side, price, qty, GTC, False, False, outcome, filled, remaining)
+
+    def submit_many(self, orders):
+        """Run an array of lob.ORDER_DTYPE requests in order, in C, without
+        the GIL; returns (fills, reports).
+
+        Request kinds: 1 limit (tif 0 GTC / 1 IOC / 2 FOK; flags bit 0 post
+        only), 2 market, 3 cancel, 4 modify (price and qty are the new ones).
+        fills: every fill (lob.FILL_DTYPE) in execution order.  reports: one
+        lob.REPORT_DTYPE row per request: status (0 filled, 1 partial, 2
+        resting, 3 cancelled, 4 rejected; index lob.OUTCOMES), filled,
+        remaining (resting), cancelled (qty that neither traded nor rests: a
+        cancel request's resting qty, an IOC's or market's rest, a refused
+        order's qty), first_fill and n_fills (its rows of `fills`).
+
+        The results equal the same requests made one call at a time.  A
+        malformed request stops the batch with lob.EventError (.index: every
+        request before it applied, none from it on; .fills and .reports hold
+        the results before it), as OrderBook.apply does.
+        """
+        if not isinstance(orders, np.ndarray) or orders.dtype != ORDER_DTYPE or orders.ndim != 1:
+            raise TypeError(f"orders must be a 1-d NumPy array of lob.ORDER_DTYPE, got "
+                            f"{getattr(orders, 'dtype', type(orders).__name__)!r}")
+        orders = np.ascontiguousarray(orders)
+        cdef Py_ssize_t n = orders.shape[0], i = 0
+        cdef const unsigned char[::1] order_bytes = orders.view(np.uint8).reshape(-1)
+        cdef const OrderRequest *req = <const OrderRequest *>&order_bytes[0] if n else NULL
+        reports = np.zeros(n, dtype=REPORT_DTYPE)
+        cdef unsigned char[::1] report_bytes = reports.view(np.uint8).reshape(-1)
+        cdef ReportRow *row = <ReportRow *>&report_bytes[0] if n else NULL
+        cdef int status = 0, outcome
+        cdef int64_t filled, remaining, was
+        cdef Py_ssize_t start
+        self.book.guard()
+        self.nfills = 0
+        self.book.busy = True
+        try:
+            with nogil:
+                while i < n:
+                    start = self.nfills
+                    outcome = RESTING
+                    filled = 0
+                    remaining = 0
+                    was = 0
+                    if req[i].kind == 1:
+                        if req[i].tif > 2 or ((req[i].flags & 1) and req[i].tif != GTC):
+                            status = E_TIF
+                        else:
+                            status = self.c_submit(req[i].order_id, req[i].side, req[i].price, req[i].qty,
+                                                   req[i].tif, req[i].flags & 1, False, &outcome, &filled,
+                                                   &remaining)
+                    elif req[i].kind == 2:
+                        status = self.c_submit(req[i].order_id, req[i].side,
+                                               INT64_MAX if req[i].side == 0 else -INT64_MAX - 1, req[i].qty,
+                                               IOC, False, True, &outcome, &filled, &remaining)
+                    elif req[i].kind == 3:
+                        status = self.book.c_cancel(req[i].order_id, &was)
+                        outcome = CANCELLED
+                    elif req[i].kind == 4:
+                        status = self.c_modify_order(req[i].order_id, req[i].price, req[i].qty, &outcome,
+                                                     &filled, &remaining)
+                    else:
+                        status = E_KIND
+                    if status:
+                        self.nfills = start
+                        break
+                    row[i].status = outcome
+                    row[i].filled = filled
+                    row[i].remaining = remaining
+                    row[i].cancelled = was if req[i].kind == 3 else (
+                        0 if req[i].kind == 4 else req[i].qty - filled - remaining)
+                    row[i].first_fill = start
+                    row[i].n_fills = self.nfills - start
+                    i += 1
+        finally:
+            self.book.busy = False
+        fills = np.empty(self.nfills, dtype=FILL_DTYPE)
+        if self.nfills:
+            memcpy(cnp.PyArray_DATA(fills), self.fills, self.nfills * sizeof(Fill))
+        if i < n:
+            self._raise_request(orders, i, status, fills, reports)
+        return fills, reports
+
+    cdef _raise_request(self, orders, Py_ssize_t index, int status, fills, reports):
+        from lob.errors import EventError
+        r = orders[index]
+        oid, side, price, qty = int(r["order_id"]), int(r["side"]), int(r["price"]), int(r["qty"])
+        try:
+            if status == E_TIF:
+                raise ValueError(f"tif must be 0 (GTC), 1 (IOC) or 2 (FOK), and post only needs GTC; "
+                                 f"got tif={int(r['tif'])} flags={int(r['flags'])}")
+            if status == E_KIND:
+                raise ValueError(f"kind must be 1 (limit), 2 (market), 3 (cancel) or 4 (modify), got {int(r['kind'])}")
+            self.book.raise_status(status, <uint64_t>oid, side, price, qty, side)
+        except Exception as exc:
+            cause = exc
+        err = EventError(f"request {index} (kind {int(r['kind'])} order_id={oid} side={side} price={price} "
+                         f"qty={qty}): {cause}", index)
+        err.fills = fills
+        err.reports = reports[:index]
+        raise err from cause

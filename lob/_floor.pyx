@@ -35,3 +35,19 @@ cdef class EmptyBook:
 
     def depth(self, levels=10):
         pass
+
+
+cdef class EmptyEngine:
+    """Empty methods with MatchingEngine's signatures (for bench/ baselines)."""
+
+    def submit(self, order_id, side, price, qty, tif="GTC", post_only=False):
+        pass
+
+    def market(self, order_id, side, qty):
+        pass
+
+    def cancel(self, order_id):
+        pass
+
+    def modify(self, order_id, price, qty):
+        pass

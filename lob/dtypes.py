@@ -1,7 +1,7 @@
 """NumPy structured dtypes of lobcore's arrays."""
 import numpy as np
 
-__all__ = ["EVENT_DTYPE", "FEATURE_DTYPE", "FILL_DTYPE", "feature_dtype"]
+__all__ = ["EVENT_DTYPE", "FEATURE_DTYPE", "FILL_DTYPE", "ORDER_DTYPE", "REPORT_DTYPE", "feature_dtype"]
 
 #: One book event (see lob.EventKind). For MODIFY, price/qty are the new
 #: values; for TRADE, side is the aggressor's and order_id is ignored; for
@@ -63,5 +63,35 @@ FILL_DTYPE = np.dtype(
         ("price", "<i8"),
         ("qty", "<i8"),
         ("maker_remaining", "<i8"),
+    ]
+)
+
+
+#: One request of MatchingEngine.submit_many.  kind: 1 limit, 2 market, 3
+#: cancel, 4 modify.  tif: 0 GTC, 1 IOC, 2 FOK.  flags: bit 0 post only.
+#: Packed, 36 bytes.
+ORDER_DTYPE = np.dtype(
+    [
+        ("ts", "<i8"),
+        ("kind", "u1"),
+        ("side", "i1"),
+        ("tif", "u1"),
+        ("flags", "u1"),
+        ("order_id", "<u8"),
+        ("price", "<i8"),
+        ("qty", "<i8"),
+    ]
+)
+
+#: One row per request of MatchingEngine.submit_many.  status: index into
+#: lob.OUTCOMES ("filled", "partial", "resting", "cancelled", "rejected").
+REPORT_DTYPE = np.dtype(
+    [
+        ("status", "u1"),
+        ("filled", "<i8"),
+        ("remaining", "<i8"),
+        ("cancelled", "<i8"),
+        ("first_fill", "<i8"),
+        ("n_fills", "<i8"),
     ]
 )

@@ -7,7 +7,7 @@ import numpy as np
 from lob._synth import generate_into
 from lob.dtypes import EVENT_DTYPE
 
-__all__ = ["generate", "write_lobster", "write_itch"]
+__all__ = ["generate", "orders", "write_lobster", "write_itch"]
 
 
 def generate(
@@ -229,3 +229,67 @@ def write_itch(streams, path, *, compress=False):
     with (gzip.open(path, "wb") if compress else open(path, "wb")) as f:
         f.write(blob)
     return len(messages)
+
+
+def orders(n_orders, seed=0, *, start_price=10_000, p_cross=0.33, p_cancel=0.2, p_modify=0.05,
+           p_market=0.03, p_ioc=0.1, p_fok=0.05, p_post_only=0.05, target_resting=2_000):
+    """A realistic mixed request flow for MatchingEngine.submit_many, as an
+    array of lob.ORDER_DTYPE: passive limits near a drifting mid, about a
+    third of the limits crossing several levels (several fills each), market
+    orders, IOC / FOK / post-only limits, cancels and modifies of resting
+    orders.  Generated against a MatchingEngine so every cancel and modify
+    names an order that rests at that moment; seeded and deterministic."""
+    from lob import MatchingEngine
+    from lob.dtypes import ORDER_DTYPE
+
+    rng = np.random.default_rng(seed)
+    eng = MatchingEngine()
+    book = eng.book
+    out = np.zeros(int(n_orders), dtype=ORDER_DTYPE)
+    resting = []                  # ids that may rest; pruned as they leave
+    mid = start_price
+    next_id = 1
+    u = rng.random((int(n_orders), 6))
+    for i in range(int(n_orders)):
+        mid += int(rng.integers(-1, 2)) if u[i, 0] < 0.05 else 0
+        r = u[i, 1]
+        while resting and resting[-1] not in book:
+            resting.pop()
+        if r < p_cancel and len(resting) > target_resting // 4:
+            j = int(u[i, 2] * len(resting))
+            oid = resting[j]
+            if oid in book:
+                out[i] = (i, 3, 0, 0, 0, oid, 0, 0)
+                eng.cancel(oid)
+                resting[j] = resting[-1]
+                resting.pop()
+                continue
+        if p_cancel <= r < p_cancel + p_modify and resting:
+            oid = resting[int(u[i, 2] * len(resting))]
+            if oid in book:
+                side, price, qty = book.order(oid)
+                price += int(rng.integers(-2, 3))
+                qty = max(1, qty + int(rng.integers(-qty // 2, qty // 2 + 1)))
+                out[i] = (i, 4, side, 0, 0, oid, price, qty)
+                eng.modify(oid, price, qty)
+                continue
+        side = int(u[i, 3] < 0.5)
+        qty = int(rng.integers(1, 10)) * 100
+        oid = next_id
+        next_id += 1
+        if r > 1 - p_market:
+            out[i] = (i, 2, side, 1, 0, oid, 0, qty)
+            eng.market(oid, side, qty)
+            continue
+        cross = u[i, 4] < p_cross
+        depth = int(rng.geometric(0.3))
+        price = (mid + depth if side == 0 else mid - depth) if cross else (mid - depth if side == 0 else mid + depth)
+        t = u[i, 5]
+        tif, flags = (1, 0) if t < p_ioc else (2, 0) if t < p_ioc + p_fok else (0, 0)
+        if tif == 0 and not cross and t > 1 - p_post_only:
+            flags = 1
+        out[i] = (i, 1, side, tif, flags, oid, price, qty)
+        rep = eng.submit(oid, side, price, qty, tif=("GTC", "IOC", "FOK")[tif], post_only=bool(flags))
+        if rep.remaining:
+            resting.append(oid)
+    return out

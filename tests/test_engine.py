@@ -110,7 +110,7 @@ def test_fills_array_is_fresh_and_empty_is_read_only(eng):
     b = eng.submit(11, lob.BID, 101, 1)
     assert fills(a) == [(10, 1, 101, 1, 4)] and fills(b) == [(11, 1, 101, 1, 3)]
     empty = eng.submit(12, lob.BID, 50, 1).fills
-    assert len(empty) == 0 and not empty.flags.writeable
+    assert len(empty) == 0 and not empty.flags.writeable and not a.fills.flags.writeable
 
 
 def test_conservation_on_random_flow():
