@@ -83,8 +83,9 @@ cdef inline void write_row(OrderBook book, char *row, int64_t ts, Py_ssize_t dep
             / <double>(f.best_bid_qty + f.best_ask_qty)
     else:
         f.microprice = NAN
-    if f.best_bid_qty + f.best_ask_qty:
-        f.imbalance = <double>(f.best_bid_qty - f.best_ask_qty) / <double>(f.best_bid_qty + f.best_ask_qty)
+    if f.best_bid_qty or f.best_ask_qty:   # in doubles: the int64 sum may overflow
+        f.imbalance = (<double>f.best_bid_qty - <double>f.best_ask_qty) / (
+            <double>f.best_bid_qty + <double>f.best_ask_qty)
     else:
         f.imbalance = NAN
     if depth:

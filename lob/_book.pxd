@@ -144,7 +144,7 @@ cdef class OrderBook:
     cdef int c_draw(self, int side, int64_t price, int64_t qty, bint execute, int64_t *out_left) noexcept nogil
     cdef int c_draw_unknown(self, int kind, int side, int64_t price, int64_t qty) noexcept nogil
     cdef uint32_t c_find(self, uint64_t order_id) noexcept nogil
-    cdef int64_t c_side_qty(self, int side, Py_ssize_t levels) noexcept nogil
+    cdef double c_side_qty(self, int side, Py_ssize_t levels) noexcept nogil
     cdef double c_microprice(self) noexcept nogil
     cdef double c_imbalance(self, Py_ssize_t levels) noexcept nogil
 

@@ -492,10 +492,11 @@ cdef class OrderBook:
     # ------------------------------------------------------------------
     # C level: signals
 
-    cdef int64_t c_side_qty(self, int side, Py_ssize_t levels) noexcept nogil:
+    cdef double c_side_qty(self, int side, Py_ssize_t levels) noexcept nogil:
+        # a double: several int64 level totals may sum past int64 (exact below 2**53)
         cdef lob_ladder *lad = &self.ladder[side]
         cdef Py_ssize_t i, n = <Py_ssize_t>lad.n
-        cdef int64_t total = 0
+        cdef double total = 0
         cdef Py_ssize_t stop = n - levels if levels < n else 0
         i = n - 1
         while i >= stop:
@@ -514,11 +515,11 @@ cdef class OrderBook:
         return (<double>best_key_price(b, BID) * aq + <double>best_key_price(a, ASK) * bq) / (bq + aq)
 
     cdef double c_imbalance(self, Py_ssize_t levels) noexcept nogil:
-        cdef int64_t bq = self.c_side_qty(BID, levels)
-        cdef int64_t aq = self.c_side_qty(ASK, levels)
+        cdef double bq = self.c_side_qty(BID, levels)
+        cdef double aq = self.c_side_qty(ASK, levels)
         if bq + aq == 0:
             return NAN
-        return <double>(bq - aq) / <double>(bq + aq)
+        return (bq - aq) / (bq + aq)
 
     # ------------------------------------------------------------------
     # Python: errors

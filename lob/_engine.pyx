@@ -180,8 +180,10 @@ cdef class MatchingEngine:
             return E_QTY
         if self.book.c_find(order_id) != LOB_NIL:
             return E_DUPLICATE
-        if self.book.flow_room(side, qty):
-            return E_OVERFLOW      # checked up front, so no fill can fail on it midway
+        # checked up front, so no fill can fail on it midway: only what can trade counts
+        if self.book.flow_room(side, qty) and self.book.flow_room(
+                side, self.crossing_qty(side, price, market, qty)):
+            return E_OVERFLOW
         crossing = self.crosses(side, price, market)
         if post_only and crossing:
             outcome[0] = REJECTED
@@ -309,7 +311,8 @@ cdef class MatchingEngine:
             filled[0] = 0
             remaining[0] = qty
             return 0
-        if self.book.flow_room(side, qty):
+        if self.book.flow_room(side, qty) and self.book.flow_room(
+                side, self.crossing_qty(side, price, False, qty)):
             return E_OVERFLOW
         self.book.c_cancel(order_id, &was)
         return self.c_submit(order_id, side, price, qty, GTC, False, False, outcome, filled, remaining)
