@@ -53,7 +53,7 @@ SETTINGS = settings(
 )
 
 # --------------------------------------------------------------------------- strategies
-SMALL_IDS = list(range(41))
+SMALL_IDS = list(range(160))  # room for books of more than 64 orders (sweeps with > 64 fills)
 BIG_IDS = [2**32, 2**63, UINT64_MAX]
 ALL_IDS = SMALL_IDS + BIG_IDS
 BAD_ID = st.sampled_from(
@@ -239,16 +239,13 @@ class EngineMachine(RuleBasedStateMachine):
         if a.get("post_only", False):
             kind += " post_only"
         event(f"{name}{' ' + kind if kind else ''}: {exp[0]}"
-              + ("" if n == 0 else " (1 fill)" if n == 1 else " (2-4 fills)" if n <= 4 else " (5+ fills)"))
+              + ("" if n == 0 else " (1 fill)" if n == 1 else " (2-4 fills)" if n <= 4 else
+                 " (5-64 fills)" if n <= 64 else " (65+ fills)"))
         assert rep == exp, f"{what}:\n  engine {rep!r}\n  model  {exp!r}"
         # any report's own consistency
         oid = int(a["order_id"])
-        if name == "modify":
-            side, qty = before, int(a["qty"])
-        elif name == "market":
-            side, qty = int(a["side"]), int(a["qty"])
-        else:
-            side, qty = int(a["side"]), int(a["qty"])
+        side = before if name == "modify" else int(a["side"])
+        qty = int(a["qty"])
         if side is not None:
             check_report_invariants(rep, oid, side, qty, what)
         # earlier reports are untouched by this request
@@ -376,6 +373,27 @@ class EngineMachine(RuleBasedStateMachine):
                 price = data.draw(st.integers(bottom, bottom + 6), label="deep_ask")
             self.request("submit", self.fresh_id(data), side, price,
                          data.draw(st.integers(1, 20), label="qty"))
+
+    @rule(data=st.data())
+    def many_small_orders(self, data):
+        """Sometimes: dozens of small orders on one side over a few levels, so that one sweep
+        makes more fills than a small fills buffer holds."""
+        if data.draw(st.integers(0, 3), label="many?") != 0:
+            return
+        side = data.draw(st.sampled_from([0, 1]), label="side")
+        for _ in range(data.draw(st.integers(20, 90), label="how_many")):
+            free = [i for i in SMALL_IDS if i not in self.mbook]
+            if not free:
+                break
+            if side == 0:
+                ba = self.mbook.best_ask
+                top = 100 if ba is None else ba - 1
+                price = data.draw(st.integers(top - 3, top), label="bid")
+            else:
+                bb = self.mbook.best_bid
+                bottom = 101 if bb is None else bb + 1
+                price = data.draw(st.integers(bottom, bottom + 3), label="ask")
+            self.request("submit", free[0], side, price, data.draw(st.integers(1, 3), label="qty"))
 
     @rule(data=st.data())
     def market(self, data):
