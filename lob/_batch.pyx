@@ -11,7 +11,7 @@ from libc.stdint cimport int64_t, uint64_t, uint32_t
 from libc.string cimport memset
 from libc.math cimport NAN
 
-from lob._book cimport OrderBook, Level, lob_ladder, E_KIND, E_NOMEM, E_FULL, E_UNKNOWN
+from lob._book cimport OrderBook, Level, lob_ladder, E_KIND, E_NOMEM, E_FULL
 from lob._events cimport Event
 from lob._apply cimport apply_one
 

@@ -1,6 +1,5 @@
 """The `lob` command (also `python -m lob`)."""
 import argparse
-import math
 import sys
 import time
 

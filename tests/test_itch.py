@@ -1,5 +1,4 @@
 """NASDAQ ITCH 5.0: the streaming parser, the writer, and bad input."""
-import gzip
 import pathlib
 import struct
 
