@@ -156,6 +156,7 @@ cdef class OrderBook:
     cdef int open_level(self, int side, int64_t price, int64_t qty, uint32_t *level) noexcept nogil
     cdef int room_at(self, int side, int64_t price, int64_t qty, uint32_t *level) noexcept nogil
     cdef void link_tail(self, uint32_t slot, uint32_t level) noexcept nogil
+    cdef int c_requeue(self, uint32_t slot, int64_t qty) noexcept nogil
     cdef void unlink(self, uint32_t slot) noexcept nogil
     cdef void drop_level(self, uint32_t level) noexcept nogil
     cdef void release_order(self, uint32_t slot) noexcept nogil

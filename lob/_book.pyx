@@ -231,6 +231,24 @@ cdef class OrderBook:
         lvl.qty += o.qty
         lvl.count += 1
 
+    cdef int c_requeue(self, uint32_t slot, int64_t qty) noexcept nogil:
+        """Give a resting order `qty` and move it to the back of its level's
+        queue (the matching engine's iceberg refill); qty > 0."""
+        cdef Order *o = &self.orders[slot]
+        cdef uint32_t level = o.level
+        cdef Level *lvl = &self.levels[level]
+        if qty > o.qty and qty - o.qty > INT64_MAX - lvl.qty:
+            return E_OVERFLOW
+        if lvl.tail != slot:
+            # not alone at its level (it is not the tail), so unlink keeps the level
+            self.unlink(slot)
+            o.qty = qty
+            self.link_tail(slot, level)
+        else:
+            lvl.qty += qty - o.qty
+            o.qty = qty
+        return OK
+
     cdef void unlink(self, uint32_t slot) noexcept nogil:
         """Take an order out of its level's FIFO; drops the level if it empties."""
         cdef Order *o = &self.orders[slot]

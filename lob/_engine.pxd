@@ -1,10 +1,10 @@
 # Declarations of the matching engine, for Cython modules that cimport it.
-from libc.stdint cimport int64_t, uint64_t, uint8_t, int8_t
+from libc.stdint cimport int64_t, uint64_t, uint32_t, uint8_t, int8_t
 
 from lob._book cimport OrderBook
 
 
-# One row of lob.ORDER_DTYPE (packed, 36 bytes): a request for submit_many.
+# One row of lob.ORDER_DTYPE (packed, 53 bytes): a request for submit_many.
 cdef packed struct OrderRequest:
     int64_t ts
     uint8_t kind        # 1 limit, 2 market, 3 cancel, 4 modify
@@ -14,6 +14,9 @@ cdef packed struct OrderRequest:
     uint64_t order_id
     int64_t price
     int64_t qty
+    int64_t display_qty # 0: a plain order; else the iceberg's visible slice
+    uint64_t owner      # 0: no owner (no self-trade prevention)
+    uint8_t stp         # SelfTradeMode
 
 
 # One row of lob.REPORT_DTYPE (packed, 41 bytes): what a request did.
@@ -21,7 +24,7 @@ cdef packed struct ReportRow:
     uint8_t status      # Outcome
     int64_t filled
     int64_t remaining
-    int64_t cancelled   # qty that neither traded nor rests (a cancel's qty, IOC rest, refusals)
+    int64_t cancelled   # qty that neither traded nor rests (a cancel's qty, IOC rest, STP, refusals)
     int64_t first_fill  # index of its first fill in the fills array
     int64_t n_fills
 
@@ -32,7 +35,41 @@ cdef packed struct Fill:
     uint64_t maker_id
     int64_t price
     int64_t qty
+    int64_t maker_remaining     # the maker's visible + hidden qty after the fill
+
+
+# One row of lob.SELF_TRADE_DTYPE (packed, 40 bytes): a prevented self-trade.
+cdef packed struct SelfTrade:
+    uint64_t taker_id
+    uint64_t maker_id
+    int64_t taker_removed
+    int64_t maker_removed
     int64_t maker_remaining
+
+
+# What the engine keeps beside the book for an order with a hidden reserve or
+# an owner, indexed by the order's book pool slot; valid while the book's
+# Order.flags has HAS_EXTRA (the book zeroes flags when it reuses a slot).
+cdef struct EngineOrder:
+    int64_t hidden      # reserve not in the book
+    int64_t display     # iceberg slice size; 0 for a plain order
+    uint64_t owner      # 0: none
+    int stp             # SelfTradeMode it was submitted with
+
+
+# An incoming order, as the matching loop sees it.
+cdef struct Taker:
+    uint64_t order_id
+    int side
+    int64_t price       # the limit (the far end of int64 for a market order)
+    int64_t qty
+    int tif
+    bint post_only
+    bint market
+    int64_t display     # 0: plain
+    bint keep_display   # a modified iceberg stays one even when qty <= display
+    uint64_t owner
+    int stp
 
 
 # Outcomes of a request (Report.status).
@@ -49,6 +86,17 @@ cdef enum Tif:
     IOC = 1
     FOK = 2
 
+# Self-trade prevention: what happens when a taker meets its owner's order.
+cdef enum SelfTradeMode:
+    CANCEL_TAKER = 0
+    CANCEL_MAKER = 1
+    CANCEL_BOTH = 2
+    DECREMENT = 3
+
+# Order.flags bit the engine sets on orders that have an EngineOrder.
+cdef enum:
+    HAS_EXTRA = 1
+
 
 cdef class Report:
     cdef readonly str status
@@ -56,23 +104,40 @@ cdef class Report:
     cdef readonly object remaining
     cdef bytes fill_bytes       # the fills as raw FILL_DTYPE rows; the array is made on first use
     cdef object fill_array
+    cdef bytes stp_bytes        # prevented self-trades as raw SELF_TRADE_DTYPE rows
+    cdef object stp_array
 
 
 cdef class MatchingEngine:
     cdef readonly OrderBook book
-    cdef Fill *fills            # the last request's fills, reused
+    cdef Fill *fills            # the current request's (or batch's) fills, reused
     cdef Py_ssize_t nfills
     cdef Py_ssize_t fills_cap
+    cdef SelfTrade *stps        # prevented self-trades, likewise
+    cdef Py_ssize_t nstps
+    cdef Py_ssize_t stps_cap
+    cdef EngineOrder *extra     # per book pool slot
+    cdef uint32_t extra_cap
+    cdef Py_ssize_t n_extra     # resting orders with HAS_EXTRA: 0 keeps every path on the plain fast route
 
     cdef int push_fill(self, uint64_t taker, uint64_t maker, int64_t price, int64_t qty,
                        int64_t maker_left) noexcept nogil
+    cdef int push_stp(self, uint64_t taker, uint64_t maker, int64_t taker_removed,
+                      int64_t maker_removed, int64_t maker_left) noexcept nogil
+    cdef int reserve_extra(self) noexcept nogil
+    cdef void set_extra(self, uint32_t slot, int64_t hidden, int64_t display, uint64_t owner,
+                        int stp) noexcept nogil
+    cdef void remove_slot(self, uint32_t slot) noexcept nogil
+    cdef int64_t hidden_at(self, uint32_t slot) noexcept nogil
+    cdef int level_room(self, int side, int64_t price, int64_t add, uint32_t exclude) noexcept nogil
     cdef bint crosses(self, int side, int64_t limit, bint market) noexcept nogil
-    cdef int64_t crossing_qty(self, int side, int64_t limit, bint market, int64_t want) noexcept nogil
-    cdef int match(self, uint64_t taker, int side, int64_t limit, bint market, int64_t *left) noexcept nogil
-    cdef int c_submit(self, uint64_t order_id, int side, int64_t price, int64_t qty, int tif,
-                      bint post_only, bint market, int *outcome, int64_t *filled,
+    cdef int64_t crossing_qty(self, const Taker *t, int64_t want, bint stop_at_self) noexcept nogil
+    cdef int prevent(self, const Taker *t, uint32_t slot, int64_t *left, bint *stopped) noexcept nogil
+    cdef int match(self, const Taker *t, int64_t *left, int64_t *filled, bint *stopped) noexcept nogil
+    cdef int c_submit(self, const Taker *t, int *outcome, int64_t *filled,
                       int64_t *remaining) noexcept nogil
+    cdef int c_cancel_order(self, uint64_t order_id, int64_t *out_qty) noexcept nogil
     cdef int c_modify_order(self, uint64_t order_id, int64_t price, int64_t qty, int *outcome,
                             int64_t *filled, int64_t *remaining) noexcept nogil
     cdef Report report(self, int outcome, int64_t filled, int64_t remaining)
-    cdef _raise_request(self, orders, Py_ssize_t index, int status, fills, reports)
+    cdef _raise_request(self, orders, Py_ssize_t index, int status, fills, reports, stps)

@@ -1,7 +1,7 @@
 """NumPy structured dtypes of lobcore's arrays."""
 import numpy as np
 
-__all__ = ["EVENT_DTYPE", "FEATURE_DTYPE", "FILL_DTYPE", "ORDER_DTYPE", "REPORT_DTYPE", "feature_dtype"]
+__all__ = ["EVENT_DTYPE", "FEATURE_DTYPE", "FILL_DTYPE", "ORDER_DTYPE", "REPORT_DTYPE", "SELF_TRADE_DTYPE", "feature_dtype"]
 
 #: One book event (see lob.EventKind). For MODIFY, price/qty are the new
 #: values; for TRADE, side is the aggressor's and order_id is ignored; for
@@ -55,7 +55,7 @@ FEATURE_DTYPE = feature_dtype(0)
 
 #: One fill of MatchingEngine (Report.fills), in execution order: the taker,
 #: the resting maker it traded against, the maker's price, the qty, and the
-#: maker's qty left after the fill (0: it left the book).  Packed, 40 bytes.
+#: maker's qty left after the fill, visible + hidden (0: it left the book).  Packed, 40 bytes.
 FILL_DTYPE = np.dtype(
     [
         ("taker_id", "<u8"),
@@ -69,7 +69,10 @@ FILL_DTYPE = np.dtype(
 
 #: One request of MatchingEngine.submit_many.  kind: 1 limit, 2 market, 3
 #: cancel, 4 modify.  tif: 0 GTC, 1 IOC, 2 FOK.  flags: bit 0 post only.
-#: Packed, 36 bytes.
+#: display_qty: 0 for a plain order, else an iceberg's visible slice (GTC
+#: limits only).  owner: 0 for none, else the account for self-trade
+#: prevention; stp: its mode, an index into lob.STP_MODES (0 cancel_taker,
+#: 1 cancel_maker, 2 cancel_both, 3 decrement).  Packed, 53 bytes.
 ORDER_DTYPE = np.dtype(
     [
         ("ts", "<i8"),
@@ -80,6 +83,23 @@ ORDER_DTYPE = np.dtype(
         ("order_id", "<u8"),
         ("price", "<i8"),
         ("qty", "<i8"),
+        ("display_qty", "<i8"),
+        ("owner", "<u8"),
+        ("stp", "u1"),
+    ]
+)
+
+#: One self-trade that MatchingEngine prevented (Report.self_trades,
+#: submit_many(..., self_trades=True)): the taker, the resting maker of the
+#: same owner, the qty taken off each by the taker's stp mode, and the
+#: maker's visible + hidden qty left (0: it left the book).  Packed, 40 bytes.
+SELF_TRADE_DTYPE = np.dtype(
+    [
+        ("taker_id", "<u8"),
+        ("maker_id", "<u8"),
+        ("taker_removed", "<i8"),
+        ("maker_removed", "<i8"),
+        ("maker_remaining", "<i8"),
     ]
 )
 

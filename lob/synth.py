@@ -232,14 +232,20 @@ def write_itch(streams, path, *, compress=False):
 
 
 def orders(n_orders, seed=0, *, start_price=10_000, p_cross=0.33, p_cancel=0.2, p_modify=0.05,
-           p_market=0.03, p_ioc=0.1, p_fok=0.05, p_post_only=0.05, target_resting=2_000):
+           p_market=0.03, p_ioc=0.1, p_fok=0.05, p_post_only=0.05, target_resting=2_000,
+           p_iceberg=0.0, n_owners=0):
     """A realistic mixed request flow for MatchingEngine.submit_many, as an
     array of lob.ORDER_DTYPE: passive limits near a drifting mid, about a
     third of the limits crossing several levels (several fills each), market
     orders, IOC / FOK / post-only limits, cancels and modifies of resting
     orders.  Generated against a MatchingEngine so every cancel and modify
-    names an order that rests at that moment; seeded and deterministic."""
-    from lob import MatchingEngine
+    names an order that rests at that moment; seeded and deterministic.
+
+    p_iceberg: fraction of GTC limits that are icebergs (display_qty a
+    quarter to a half of qty).  n_owners: when > 0, every new order gets an
+    owner in 1..n_owners and a random stp mode, so self-trade prevention
+    fires.  Both default off, which leaves the default flow unchanged."""
+    from lob import STP_MODES, MatchingEngine
     from lob.dtypes import ORDER_DTYPE
 
     rng = np.random.default_rng(seed)
@@ -250,6 +256,8 @@ def orders(n_orders, seed=0, *, start_price=10_000, p_cross=0.33, p_cancel=0.2, 
     mid = start_price
     next_id = 1
     u = rng.random((int(n_orders), 6))
+    # a stream of its own, so turning these on leaves the rest of the flow as it was
+    extras = np.random.default_rng([seed, 1]).random((int(n_orders), 3)) if (p_iceberg or n_owners) else None
     for i in range(int(n_orders)):
         mid += int(rng.integers(-1, 2)) if u[i, 0] < 0.05 else 0
         r = u[i, 1]
@@ -259,7 +267,7 @@ def orders(n_orders, seed=0, *, start_price=10_000, p_cross=0.33, p_cancel=0.2, 
             j = int(u[i, 2] * len(resting))
             oid = resting[j]
             if oid in book:
-                out[i] = (i, 3, 0, 0, 0, oid, 0, 0)
+                out[i] = (i, 3, 0, 0, 0, oid, 0, 0, 0, 0, 0)
                 eng.cancel(oid)
                 resting[j] = resting[-1]
                 resting.pop()
@@ -270,16 +278,20 @@ def orders(n_orders, seed=0, *, start_price=10_000, p_cross=0.33, p_cancel=0.2, 
                 side, price, qty = book.order(oid)
                 price += int(rng.integers(-2, 3))
                 qty = max(1, qty + int(rng.integers(-qty // 2, qty // 2 + 1)))
-                out[i] = (i, 4, side, 0, 0, oid, price, qty)
+                out[i] = (i, 4, side, 0, 0, oid, price, qty, 0, 0, 0)
                 eng.modify(oid, price, qty)
                 continue
         side = int(u[i, 3] < 0.5)
         qty = int(rng.integers(1, 10)) * 100
         oid = next_id
         next_id += 1
+        owner, stp = 0, 0
+        if n_owners:
+            owner = 1 + int(extras[i, 0] * n_owners)
+            stp = int(extras[i, 1] * 4)
         if r > 1 - p_market:
-            out[i] = (i, 2, side, 1, 0, oid, 0, qty)
-            eng.market(oid, side, qty)
+            out[i] = (i, 2, side, 1, 0, oid, 0, qty, 0, owner, stp)
+            eng.market(oid, side, qty, owner=owner, stp=STP_MODES[stp])
             continue
         cross = u[i, 4] < p_cross
         depth = int(rng.geometric(0.3))
@@ -288,8 +300,12 @@ def orders(n_orders, seed=0, *, start_price=10_000, p_cross=0.33, p_cancel=0.2, 
         tif, flags = (1, 0) if t < p_ioc else (2, 0) if t < p_ioc + p_fok else (0, 0)
         if tif == 0 and not cross and t > 1 - p_post_only:
             flags = 1
-        out[i] = (i, 1, side, tif, flags, oid, price, qty)
-        rep = eng.submit(oid, side, price, qty, tif=("GTC", "IOC", "FOK")[tif], post_only=bool(flags))
+        display = 0
+        if tif == 0 and extras is not None and extras[i, 2] < p_iceberg:
+            display = max(1, qty // int(2 + 2 * extras[i, 0]))
+        out[i] = (i, 1, side, tif, flags, oid, price, qty, display, owner, stp)
+        rep = eng.submit(oid, side, price, qty, tif=("GTC", "IOC", "FOK")[tif], post_only=bool(flags),
+                         display_qty=display or None, owner=owner, stp=STP_MODES[stp])
         if rep.remaining:
             resting.append(oid)
     return out

@@ -1,0 +1,18 @@
+"""lob.EngineOrder: a resting order as the matching engine sees it."""
+from typing import NamedTuple, Optional
+
+__all__ = ["EngineOrder"]
+
+
+class EngineOrder(NamedTuple):
+    """MatchingEngine.order(order_id): side (0 BID, 1 ASK), price (ticks),
+    qty (the visible shares, what the book shows), hidden_qty (an iceberg's
+    reserve, not in the book), display_qty (the iceberg's slice, None for a
+    plain order), owner (None when it has none)."""
+
+    side: int
+    price: int
+    qty: int
+    hidden_qty: int
+    display_qty: Optional[int]
+    owner: Optional[int]
