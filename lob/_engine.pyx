@@ -39,7 +39,9 @@ if (sizeof(Fill), sizeof(OrderRequest), sizeof(ReportRow), sizeof(SelfTrade)) !=
 OUTCOMES = ("filled", "partial", "resting", "cancelled", "rejected")
 STP_MODES = ("cancel_taker", "cancel_maker", "cancel_both", "decrement")
 TIFS = {"GTC": GTC, "IOC": IOC, "FOK": FOK}
+_GTC = "GTC"
 _STP_CODES = {name: code for code, name in enumerate(STP_MODES)}
+_CANCEL_TAKER = STP_MODES[0]
 
 cdef enum:
     E_TIF = 11          # submit_many: tif not 0..2, post only without GTC, or an iceberg without GTC
@@ -66,7 +68,18 @@ cdef inline bint outside(int side, int64_t level_price, int64_t limit) noexcept 
     return level_price > limit if side == 0 else level_price < limit
 
 
+cdef int _tif_code(object tif) except -1:
+    if tif is _GTC:                   # the default: skip the dict
+        return GTC
+    try:
+        return TIFS[tif]
+    except (KeyError, TypeError):
+        raise ValueError(f"tif must be 'GTC', 'IOC' or 'FOK', got {tif!r}") from None
+
+
 cdef int _stp_code(object stp) except -1:
+    if stp is _CANCEL_TAKER:          # the default: skip the dict
+        return CANCEL_TAKER
     try:
         return _STP_CODES[stp]
     except (KeyError, TypeError):
@@ -563,10 +576,7 @@ cdef class MatchingEngine:
             self.book.raise_status(E_SIDE, t.order_id, s, t.price, t.qty, side)
         if t.qty <= 0:
             self.book.raise_status(E_QTY, t.order_id, s, t.price, t.qty, side)
-        try:
-            t.tif = TIFS[tif]
-        except (KeyError, TypeError):
-            raise ValueError(f"tif must be 'GTC', 'IOC' or 'FOK', got {tif!r}") from None
+        t.tif = _tif_code(tif)
         if post_only and t.tif != GTC:
             raise ValueError(f"post_only needs tif='GTC', got tif={tif!r}")
         if display_qty is not None:

@@ -40,10 +40,11 @@ cdef class EmptyBook:
 cdef class EmptyEngine:
     """Empty methods with MatchingEngine's signatures (for bench/ baselines)."""
 
-    def submit(self, order_id, side, price, qty, tif="GTC", post_only=False):
+    def submit(self, order_id, side, price, qty, tif="GTC", post_only=False, *, display_qty=None,
+               owner=None, stp="cancel_taker"):
         pass
 
-    def market(self, order_id, side, qty):
+    def market(self, order_id, side, qty, *, owner=None, stp="cancel_taker"):
         pass
 
     def cancel(self, order_id):
