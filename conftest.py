@@ -16,7 +16,7 @@ BOOK = ["lob/_book.pxd", "lob/_convert.pxd", "src/lob_idmap.h", "src/lob_ladder.
         "src/lob_i128.h"]
 EXTENSIONS = {
     "lob._book": BOOK,
-    "lob._batch": BOOK + ["lob/_events.pxd", "lob/_apply.pxd"],
+    "lob._batch": BOOK + ["lob/_events.pxd", "lob/_apply.pxd", "src/lob_clock.h"],
     "lob._synth": BOOK + ["lob/_events.pxd", "src/lob_rng.h"],
     "lob._lobster": ["lob/_events.pxd"],
     "lob._itch": BOOK + ["lob/_events.pxd", "lob/_apply.pxd", "src/lob_refmap.h", "src/lob_be.h"],

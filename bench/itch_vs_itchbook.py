@@ -2,19 +2,16 @@
 
     python bench/itch_vs_itchbook.py [--events-per-stock 700000] [--repeat 7]
 
-itch-book needs Python 3.12 or newer: the script looks for one (python3.13,
-python3.12 on PATH, then pyenv's versions), builds bench/.venv-itchbook with
-it and installs itch-book there.  Without one it prints the row as skipped.
+itch-book needs Python 3.12 or newer: the script uses the peer venv
+(bench/.venv-peers, built by bench/peers/venv.py with a Python 3.12+ it finds)
+and installs itch-book there.  Without one it prints the row as skipped.
 Runs alternate between the two (noisy machine); the table reports medians
 with min and max.  itch-book's final best bid/ask of every stock must equal
 lobcore's before any time is reported.
 """
 import argparse
-import glob
 import json
-import os
 import pathlib
-import shutil
 import statistics
 import subprocess
 import sys
@@ -25,48 +22,17 @@ import lob
 import lob.io
 
 HERE = pathlib.Path(__file__).resolve().parent
-VENV = HERE / ".venv-itchbook"
-
-ITCH_BOOK_RUN = r"""
-import json, sys, time
-from itch_book import Session
-blob = open(sys.argv[1], "rb").read()
-session = Session(tables=["bbo"], depth=0, symbols=[])
-session.reserve(len(blob) // 21)
-start = time.perf_counter()
-session.feed(blob)
-seconds = time.perf_counter() - start
-bbo = session.take_bbo()
-last = {}
-for i in range(len(bbo["locate"])):
-    last[int(bbo["locate"][i])] = (int(bbo["bid_px"][i]), int(bbo["bid_sz"][i]), int(bbo["ask_px"][i]), int(bbo["ask_sz"][i]))
-print(json.dumps({"seconds": seconds, "messages": session.stats()["messages"], "last": last}))
-"""
-
-
-def find_python312():
-    candidates = [shutil.which(name) for name in ("python3.13", "python3.12")]
-    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[2-9]*/bin/python3")), reverse=True)
-    for path in filter(None, candidates):
-        out = subprocess.run([path, "-c", "import sys; print(sys.version_info >= (3, 12))"],
-                             capture_output=True, text=True)
-        if out.stdout.strip() == "True":
-            return path
-    return None
+sys.path.insert(0, str(HERE))
+from peers import venv as peer_venv  # noqa: E402
+from peers.venv import module_requires  # noqa: E402
 
 
 def itch_book_python():
-    python = VENV / "bin" / "python"
-    if python.exists():
-        return str(python), None
-    base = find_python312()
-    if base is None:
-        return None, "no Python 3.12 or newer on this machine (itch-book needs one)"
-    subprocess.run([base, "-m", "venv", str(VENV)], check=True)
-    install = subprocess.run([str(python), "-m", "pip", "install", "-q", "itch-book"], capture_output=True, text=True)
-    if install.returncode:
-        return None, f"pip install itch-book failed: {install.stderr.strip().splitlines()[-1:]}"
-    return str(python), None
+    """The peer venv's python with itch-book installed (bench/.venv-peers, Python >= 3.12)."""
+    python, why = peer_venv.peer_python({"itchbook": module_requires("itchbook")})
+    if python is None or (why and "itchbook" in why):
+        return None, why
+    return python, None
 
 
 def lobcore_run(blob):
@@ -99,7 +65,8 @@ def main(argv=None):
             seconds, messages, last = lobcore_run(blob)
             ours.append(seconds)
             if python:
-                out = subprocess.run([python, "-c", ITCH_BOOK_RUN, str(path)], capture_output=True, text=True)
+                out = subprocess.run([python, str(HERE / "peers" / "itchbook.py"), str(path)],
+                                     capture_output=True, text=True)
                 if out.returncode:
                     python, why = None, f"itch-book failed: {out.stderr.strip().splitlines()[-1:]}"
                     continue

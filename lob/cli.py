@@ -158,6 +158,18 @@ def lobster_check(args) -> int:
     return 0 if result.ok else 1
 
 
+def bench(args) -> int:
+    """Run bench/compare.py of the source checkout this package was installed from."""
+    import pathlib
+    import subprocess
+    script = pathlib.Path(lob.__file__).resolve().parent.parent / "bench" / "compare.py"
+    if not script.exists():
+        print("lob bench needs a source checkout of lobcore (bench/compare.py is not in the wheel): "
+              "git clone, pip install -e '.[test]', then python -m lob bench", file=sys.stderr)
+        return 2
+    return subprocess.call([sys.executable, str(script)] + args.bench_args)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="lob", description="lobcore: a C-level limit order book for Python")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -179,8 +191,16 @@ def main(argv=None) -> int:
     p_check.add_argument("orderbook_csv")
     p_check.add_argument("--show", type=int, default=5, help="mismatches to print (default 5)")
     p_check.set_defaults(func=lobster_check)
+    p_bench = sub.add_parser(
+        "bench", help="lobcore against the C++ reference and the peers, same events; writes bench/RESULTS.md",
+        description="Runs bench/compare.py of the source checkout; arguments go to it (see --help there: "
+                    "--events, --rounds, --peers, --quick, --out).", add_help=False)
+    p_bench.set_defaults(func=bench)
     p_version = sub.add_parser("version", help="print the version")
     p_version.set_defaults(func=lambda args: print(lob.__version__) or 0)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:                  # every other argument is compare.py's
+        return bench(argparse.Namespace(bench_args=argv[1:]))
     args = parser.parse_args(argv)
     try:
         return args.func(args)

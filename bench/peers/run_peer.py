@@ -1,6 +1,6 @@
 """Run one peer book on an event stream and print one JSON line.
 
-    python bench/peers/run_peer.py PEER EVENTS.npy --mode apply|signals --repeat K [--check N]
+    python bench/peers/run_peer.py PEER EVENTS.npy --mode apply|signals|both --repeat K [--check N]
 
 Runs under any interpreter that has numpy and the peer's package (the peer
 virtualenv's, or the main one for sortedbook).  With --check N, the peer's top
@@ -8,7 +8,8 @@ of book after each of the first N events is compared with EVENTS.npy.tob.npy
 (int64 (N, 4): best_bid, best_bid_qty, best_ask, best_ask_qty, 0 for an empty
 side); a peer that disagrees is reported ("ok": false, "mismatch") and not
 timed.  Without that file the peer's rows are printed ("tob") and timing goes
-on.  Every failure is a JSON line with "ok": false and "error" (exit 0).
+on.  --mode both alternates the two modes K times each and gives
+"ns_per_event" as {"apply": [...], "signals": [...]}.  Every failure is a JSON line with "ok": false and "error" (exit 0).
 The protocol is in bench/peers/README.md.
 """
 import argparse
@@ -45,8 +46,8 @@ def rss_mib():
 
 
 def execute(opts, result):
-    if opts.mode not in ("apply", "signals"):
-        raise ValueError(f"--mode must be apply or signals, not {opts.mode!r}")
+    if opts.mode not in ("apply", "signals", "both"):
+        raise ValueError(f"--mode must be apply, signals or both, not {opts.mode!r}")
     if opts.repeat < 1:
         raise ValueError("--repeat must be at least 1")
     if BENCH not in sys.path:
@@ -82,21 +83,23 @@ def execute(opts, result):
         else:
             result["tob"] = [list(row) for row in rows]
 
-    signals = opts.mode == "signals"
+    modes = ("apply", "signals") if opts.mode == "both" else (opts.mode,)
     result["rss_prepared_mib"] = rss_mib()      # interpreter + peer package + prepared inputs
-    times = []
+    times = {mode: [] for mode in modes}
     for _ in range(opts.repeat):
-        gc.collect()
-        gc.disable()
-        try:
-            start = time.perf_counter_ns()
-            out = peer.run(prepared, signals)
-            elapsed = time.perf_counter_ns() - start
-        finally:
-            gc.enable()
-        del out                       # the book goes after the clock stops
-        times.append(elapsed / n if n else 0.0)
-    result.update(ns_per_event=times, peak_rss_mib=peak_rss_mib(), ok=True)
+        for mode in modes:                      # "both": the modes alternate
+            gc.collect()
+            gc.disable()
+            try:
+                start = time.perf_counter_ns()
+                out = peer.run(prepared, mode == "signals")
+                elapsed = time.perf_counter_ns() - start
+            finally:
+                gc.enable()
+            del out                       # the book goes after the clock stops
+            times[mode].append(elapsed / n if n else 0.0)
+    result.update(ns_per_event=times if opts.mode == "both" else times[opts.mode],
+                  peak_rss_mib=peak_rss_mib(), ok=True)
 
 
 def main(argv=None):
