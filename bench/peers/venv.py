@@ -27,7 +27,8 @@ import sys
 
 PEERS = pathlib.Path(__file__).resolve().parent
 BENCH = PEERS.parent
-NOT_PEERS = {"__init__", "venv", "run_peer"}
+# lobcore's own rows run in the main interpreter (lobcore is the checkout), not the venv
+NOT_PEERS = {"__init__", "venv", "run_peer", "lobcore_batch", "lobcore_calls"}
 BASE_REQUIRES = ["numpy"]
 STAMP = "peers-stamp.json"
 
