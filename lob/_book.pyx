@@ -25,10 +25,6 @@ cnp.import_array()
 from lob.errors import CrossedBookError, DuplicateOrderError, UnknownOrderError
 from lob.depth import Depth
 
-cdef enum:
-    BID = 0
-    ASK = 1
-
 # Pools stop doubling here, so a slot number never reaches LOB_NIL.
 cdef uint64_t MAX_SLOTS = 0x80000000
 # 2**53: below it an int64 converts to double exactly.
@@ -40,11 +36,6 @@ ANON_DTYPE = np.dtype([("side", "i1"), ("price", "<i8"), ("qty", "<i8")])
 _SIDE_NAME = ("bid", "ask")
 
 apply_events = None   # lob._batch.apply_events, imported on first use (it cimports this module)
-
-
-cdef inline int64_t best_key_price(const lob_ladder *lad, int side) noexcept nogil:
-    cdef int64_t key = lad.keys[lad.n - 1]
-    return key if side == BID else ~key
 
 
 cdef class OrderBook:
@@ -120,17 +111,6 @@ cdef class OrderBook:
         self.orders_cap = <uint32_t>cap
         return OK
 
-    cdef int reserve_order(self) noexcept nogil:
-        """Room for one more order in the pool and the id map."""
-        cdef int status
-        if self.free_order == LOB_NIL and self.orders_used == self.orders_cap:
-            status = self.grow_orders(1024 if self.orders_cap == 0 else <uint64_t>self.orders_cap * 2)
-            if status:
-                return status
-        if lob_idmap_reserve(&self.ids) != 0:
-            return E_NOMEM
-        return OK
-
     cdef int reserve_level(self, int side) noexcept nogil:
         """Room for one more level on `side`, in the level pool and the ladder."""
         cdef uint32_t cap
@@ -150,34 +130,6 @@ cdef class OrderBook:
 
     # ------------------------------------------------------------------
     # C level: structure
-
-    cdef uint32_t c_find(self, uint64_t order_id) noexcept nogil:
-        return lob_idmap_find(&self.ids, order_id, <const char *>self.orders, sizeof(Order))
-
-    cdef int room_at(self, int side, int64_t price, int64_t qty, uint32_t *level) noexcept nogil:
-        """The level at `price` (LOB_NIL if none) into *level; E_OVERFLOW if
-        `qty` more would take its total past int64."""
-        cdef uint32_t found = lob_pxmap_find(&self.pxmap[side], price)
-        if found == LOB_PXMAP_EMPTY:
-            level[0] = LOB_NIL
-            return OK
-        level[0] = found
-        if qty > INT64_MAX - self.levels[found].qty:
-            return E_OVERFLOW
-        return OK
-
-    cdef int open_level(self, int side, int64_t price, int64_t qty, uint32_t *level) noexcept nogil:
-        """The level at `price` into *level, opened if absent, with room for
-        `qty` more; the last step that can fail, so callers change nothing
-        before it."""
-        cdef int status = self.room_at(side, price, qty, level)
-        if status or level[0] != LOB_NIL:
-            return status
-        status = self.reserve_level(side)
-        if status:
-            return status
-        level[0] = self.new_level(side, price)
-        return OK
 
     cdef uint32_t new_level(self, int side, int64_t price) noexcept nogil:
         """Open an empty level at `price` (reserve_level first)."""
@@ -217,20 +169,6 @@ cdef class OrderBook:
         lvl.head = self.free_level
         self.free_level = level
 
-    cdef void link_tail(self, uint32_t slot, uint32_t level) noexcept nogil:
-        cdef Order *o = &self.orders[slot]
-        cdef Level *lvl = &self.levels[level]
-        o.level = level
-        o.next = LOB_NIL
-        o.prev = lvl.tail
-        if lvl.tail != LOB_NIL:
-            self.orders[lvl.tail].next = slot
-        else:
-            lvl.head = slot
-        lvl.tail = slot
-        lvl.qty += o.qty
-        lvl.count += 1
-
     cdef int c_requeue(self, uint32_t slot, int64_t qty) noexcept nogil:
         """Give a resting order `qty` and move it to the back of its level's
         queue (the matching engine's iceberg refill); qty > 0."""
@@ -249,147 +187,8 @@ cdef class OrderBook:
             o.qty = qty
         return OK
 
-    cdef void unlink(self, uint32_t slot) noexcept nogil:
-        """Take an order out of its level's FIFO; drops the level if it empties."""
-        cdef Order *o = &self.orders[slot]
-        cdef Level *lvl = &self.levels[o.level]
-        if o.prev != LOB_NIL:
-            self.orders[o.prev].next = o.next
-        else:
-            lvl.head = o.next
-        if o.next != LOB_NIL:
-            self.orders[o.next].prev = o.prev
-        else:
-            lvl.tail = o.prev
-        lvl.qty -= o.qty
-        lvl.count -= 1
-        if lvl.count == 0 and lvl.anon == 0:
-            self.drop_level(o.level)
-
-    cdef void release_order(self, uint32_t slot) noexcept nogil:
-        """Forget an unlinked order: id map entry and pool slot."""
-        lob_idmap_erase(&self.ids, self.orders[slot].order_id, slot)
-        self.orders[slot].next = self.free_order
-        self.free_order = slot
-
-    cdef int check_cross(self, int side, int64_t price) noexcept nogil:
-        cdef lob_ladder *opp = &self.ladder[1 - side]
-        if opp.n == 0:
-            return OK
-        if side == BID:
-            if price >= best_key_price(opp, ASK):
-                return E_CROSSED
-        elif price <= best_key_price(opp, BID):
-            return E_CROSSED
-        return OK
-
-    cdef int flow_room(self, int aggressor, int64_t qty) noexcept nogil:
-        """E_OVERFLOW if recording `qty` would take a volume counter past int64."""
-        cdef int64_t counter = self.flow_buy if aggressor == BID else (
-            self.flow_sell if aggressor == ASK else self.flow_cross)
-        if qty > INT64_MAX - counter:
-            return E_OVERFLOW
-        return OK
-
-    cdef void c_record_trade(self, int aggressor, int64_t price, int64_t qty) noexcept nogil:
-        if aggressor == BID:
-            self.flow_buy += qty
-        elif aggressor == ASK:
-            self.flow_sell += qty
-        else:
-            self.flow_cross += qty
-        self.flow_trades += 1
-        self.flow_last_price = price
-        self.flow_has_last = True
-        lob_i128_add_mul(&self.flow_notional, price, qty)
-
     # ------------------------------------------------------------------
     # C level: events
-
-    cdef int c_add(self, uint64_t order_id, int side, int64_t price, int64_t qty) noexcept nogil:
-        cdef int status
-        cdef uint32_t slot, level
-        cdef uint64_t bucket
-        cdef Order *o
-        if <unsigned>side > 1:
-            return E_SIDE
-        if qty <= 0:
-            return E_QTY
-        # grow first (harmless if the add is then refused), so one probe both
-        # checks for a duplicate and finds the bucket to insert at
-        status = self.reserve_order()
-        if status:
-            return status
-        if lob_idmap_probe(&self.ids, order_id, <const char *>self.orders, sizeof(Order),
-                           &bucket) != LOB_NIL:
-            return E_DUPLICATE
-        if not self.allow_cross:
-            status = self.check_cross(side, price)
-            if status:
-                return status
-        status = self.open_level(side, price, qty, &level)
-        if status:
-            return status
-        if self.free_order != LOB_NIL:
-            slot = self.free_order
-            self.free_order = self.orders[slot].next
-        else:
-            slot = self.orders_used
-            self.orders_used += 1
-        o = &self.orders[slot]
-        o.order_id = order_id
-        o.qty = qty
-        o.flags = 0
-        lob_idmap_insert_at(&self.ids, bucket, order_id, slot)
-        self.link_tail(slot, level)
-        return OK
-
-    cdef int c_cancel(self, uint64_t order_id, int64_t *out_qty) noexcept nogil:
-        cdef uint32_t slot = self.c_find(order_id)
-        if slot == LOB_NIL:
-            return E_UNKNOWN
-        out_qty[0] = self.orders[slot].qty
-        self.unlink(slot)
-        self.release_order(slot)
-        return OK
-
-    cdef int c_reduce(self, uint64_t order_id, int64_t qty, int64_t *out_left) noexcept nogil:
-        cdef uint32_t slot
-        cdef Order *o
-        if qty <= 0:
-            return E_QTY
-        slot = self.c_find(order_id)
-        if slot == LOB_NIL:
-            return E_UNKNOWN
-        o = &self.orders[slot]
-        if qty > o.qty:
-            return E_QTY_ABOVE
-        if qty == o.qty:
-            self.unlink(slot)
-            self.release_order(slot)
-            out_left[0] = 0
-        else:
-            o.qty -= qty
-            self.levels[o.level].qty -= qty
-            out_left[0] = o.qty
-        return OK
-
-    cdef int c_execute(self, uint64_t order_id, int64_t qty, int64_t *out_left) noexcept nogil:
-        cdef uint32_t slot
-        cdef Level *lvl
-        if qty <= 0:
-            return E_QTY
-        slot = self.c_find(order_id)
-        if slot == LOB_NIL:
-            return E_UNKNOWN
-        if qty > self.orders[slot].qty:
-            return E_QTY_ABOVE
-        lvl = &self.levels[self.orders[slot].level]
-        # a resting bid executed means a sell aggressor, and vice versa
-        if self.flow_room(1 - <int>lvl.side, qty):
-            return E_OVERFLOW
-        self.c_record_trade(1 - <int>lvl.side, lvl.price, qty)
-        return self.c_reduce(order_id, qty, out_left)
 
     cdef int c_modify(self, uint64_t order_id, int64_t price, int64_t qty) noexcept nogil:
         cdef uint32_t slot, level

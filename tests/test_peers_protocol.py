@@ -77,7 +77,7 @@ def test_errors_are_json(stream):
     path, _ = stream
     result = run_peer("no_such_peer", path, "--mode", "apply", "--repeat", 1)
     assert result["ok"] is False and "no_such_peer" in result["error"]
-    result = run_peer("sortedbook", path, "--mode", "both", "--repeat", 1)
+    result = run_peer("sortedbook", path, "--mode", "sideways", "--repeat", 1)
     assert result["ok"] is False and "--mode" in result["error"]
 
 
