@@ -1,20 +1,23 @@
 /* lob_idmap.h: open-addressing hash map from a 64-bit order id to a pool slot.
  *
  * A bucket is 8 bytes: the slot (+1, so 0 means empty) and a 32-bit tag, the
- * top bits of the id's hash with the id's low 3 bits.  A probe compares tags
+ * top bits of the id's hash.  A probe compares tags
  * and reads the id back from the pool entry only when the tag matches (a
- * false match is 1 in 2**29), so probing past other ids never touches the
+ * false match needs all 32 tag bits equal), so probing past other ids never touches the
  * pool; and the tag alone gives an entry's home bucket, so rehashing and
  * deleting never touch it either.  Linear probing with backward-shift
  * deletion: no tombstones, so probe lengths stay short under endless churn.
  * Load at most 1/2: 8 to 16 bytes of table per resting order.
  *
- * Ids hash in blocks of 8: the block number (id >> 3) is scattered by
- * Fibonacci hashing and the low 3 bits pick a bucket inside the block's
- * 64-byte line (measured: blocks of 4 or 16 were slower, bench/).  Venues hand out ids in sequence, so the orders of the last few
- * seconds (the ones that get cancelled and executed) share a few hot lines
- * even when a million older orders fill the table; ids that are not
- * sequential still spread evenly.
+ * Each id's hash picks its home bucket (Fibonacci hashing).  Blocked
+ * hashing (8 sequential ids on one 64-byte line, LOB_IDMAP_BLOCK_BITS=3) is
+ * still here as a build option: it keeps the newest of a million sequential
+ * ids on a few hot lines (1M resting orders: 60 vs 72 ns/event in apply),
+ * but on the realistic 18k-order stream its blocks sit side by side, their
+ * linear-probing runs merge, and it costs 33 vs 24 ns/event (bench/,
+ * bench/compare.py).  Real feeds number orders across the whole market
+ * (ITCH, LOBSTER, DBN), so one book's ids are not sequential anyway:
+ * unblocked is the default.
  *
  * The caller passes `base` and `stride` (the pool array and its element size;
  * the id is the first 8 bytes of each element) to the calls that compare ids,
@@ -32,13 +35,13 @@
 #define LOB_NIL 0xFFFFFFFFu
 #define LOB_IDMAP_MIN_BITS 10
 #ifndef LOB_IDMAP_BLOCK_BITS
-#define LOB_IDMAP_BLOCK_BITS 3   /* 8 ids a block: one 64-byte line of buckets */
+#define LOB_IDMAP_BLOCK_BITS 0   /* 3: 8 ids a block, one 64-byte line of buckets */
 #endif
 #define LOB_IDMAP_BLOCK_MASK ((1u << LOB_IDMAP_BLOCK_BITS) - 1u)
 
 typedef struct {
     uint32_t slot1;  /* pool slot + 1; 0 = empty */
-    uint32_t tag;    /* top 29 bits of the block hash, then the id's low 3 bits */
+    uint32_t tag;    /* top bits of the (block) hash, then the id's low BLOCK_BITS bits */
 } lob_idmap_bucket;
 
 typedef struct {
