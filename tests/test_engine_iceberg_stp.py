@@ -255,3 +255,17 @@ def test_submit_many_returns_self_trades():
     assert fills[["maker_id", "qty", "maker_remaining"]].tolist() == [(2, 100, 300), (2, 100, 200), (2, 100, 100)]
     assert reports["status"].tolist() == [2, 2, 0]
     assert eng.order(2) == lob.EngineOrder(ASK, 101, 100, 0, 100, 8)
+
+
+def test_a_level_with_reserves_stays_within_int64():
+    """Hidden reserves count in a level's room, so a refill can never overflow
+    the level's total in the middle of a match."""
+    big = 2**63 - 1
+    eng = lob.MatchingEngine()
+    eng.submit(1, ASK, 105, big, display_qty=big - 1)          # shows big - 1, hides 1
+    with pytest.raises(OverflowError):
+        eng.submit(2, ASK, 105, 1)
+    assert eng.book.level_qty(ASK, 105) == big - 1 and 2 not in eng.book
+    rep = eng.submit(3, BID, 105, big, tif="IOC")               # the slice, then the refill of 1
+    assert rep.filled == big and [int(f["qty"]) for f in rep.fills] == [big - 1, 1]
+    eng.check()
