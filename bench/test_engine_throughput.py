@@ -50,3 +50,15 @@ def test_engine_submit_many(benchmark, requests):
     benchmark.extra_info.update(impl="lobcore", calls=len(requests))
     benchmark.pedantic(lambda eng: eng.submit_many(requests), setup=lambda: ((lob.MatchingEngine(),), {}),
                        rounds=15 if benchmark.enabled else 1, iterations=1)
+
+
+@pytest.fixture(scope="module")
+def requests_icebergs_owners(full_run):
+    return lob.synth.orders(100_000 if full_run else 1_000, seed=9, p_iceberg=0.3, n_owners=4)
+
+
+@pytest.mark.benchmark(group="engine submit_many, 30% icebergs, 4 owners with STP (ns per request)")
+def test_engine_submit_many_icebergs_owners(benchmark, requests_icebergs_owners):
+    benchmark.extra_info.update(impl="lobcore", calls=len(requests_icebergs_owners))
+    benchmark.pedantic(lambda eng: eng.submit_many(requests_icebergs_owners), setup=lambda: ((lob.MatchingEngine(),), {}),
+                       rounds=15 if benchmark.enabled else 1, iterations=1)

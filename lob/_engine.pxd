@@ -119,6 +119,7 @@ cdef class MatchingEngine:
     cdef EngineOrder *extra     # per book pool slot
     cdef uint32_t extra_cap
     cdef Py_ssize_t n_extra     # resting orders with HAS_EXTRA: 0 keeps every path on the plain fast route
+    cdef uint64_t hidden_bound  # >= the sum of every resting hidden reserve (saturating; 0 when none rests)
 
     cdef int push_fill(self, uint64_t taker, uint64_t maker, int64_t price, int64_t qty,
                        int64_t maker_left) noexcept nogil
@@ -127,6 +128,7 @@ cdef class MatchingEngine:
     cdef int reserve_extra(self) noexcept nogil
     cdef void set_extra(self, uint32_t slot, int64_t hidden, int64_t display, uint64_t owner,
                         int stp) noexcept nogil
+    cdef void set_hidden(self, EngineOrder *x, int64_t hidden) noexcept nogil
     cdef void remove_slot(self, uint32_t slot) noexcept nogil
     cdef int64_t hidden_at(self, uint32_t slot) noexcept nogil
     cdef int level_room(self, int side, int64_t price, int64_t add, uint32_t exclude) noexcept nogil

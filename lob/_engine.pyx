@@ -146,6 +146,7 @@ cdef class MatchingEngine:
         self.extra = NULL
         self.extra_cap = 0
         self.n_extra = 0
+        self.hidden_bound = 0
 
     def __dealloc__(self):
         free(self.fills)
@@ -219,16 +220,26 @@ cdef class MatchingEngine:
         if not (o.flags & HAS_EXTRA):
             o.flags |= HAS_EXTRA
             self.n_extra += 1
-        x.hidden = hidden
+        self.set_hidden(x, hidden)
         x.display = display
         x.owner = owner
         x.stp = stp
+
+    cdef void set_hidden(self, EngineOrder *x, int64_t hidden) noexcept nogil:
+        """Set a reserve, keeping hidden_bound an upper bound of their sum (it
+        only grows while any order has extras; decreases are not tracked)."""
+        x.hidden = hidden
+        if hidden > 0:
+            self.hidden_bound = (self.hidden_bound + <uint64_t>hidden
+                                 if self.hidden_bound + <uint64_t>hidden >= self.hidden_bound else <uint64_t>-1)
 
     cdef void remove_slot(self, uint32_t slot) noexcept nogil:
         """The order at `slot` leaves the book (no trade recorded)."""
         if self.book.orders[slot].flags & HAS_EXTRA:
             self.book.orders[slot].flags = 0
             self.n_extra -= 1
+            if self.n_extra == 0:
+                self.hidden_bound = 0
         self.book.unlink(slot)
         self.book.release_order(slot)
 
@@ -242,10 +253,13 @@ cdef class MatchingEngine:
         never overflow its level's total in the middle of a match."""
         cdef uint32_t level = lob_pxmap_find(&self.book.pxmap[side], price)
         cdef uint32_t slot
-        cdef int64_t total
+        cdef int64_t total, room
         if level == LOB_PXMAP_EMPTY:
             return 0
         total = self.book.levels[level].qty
+        room = INT64_MAX - total
+        if self.hidden_bound < <uint64_t>room and add <= room - <int64_t>self.hidden_bound:
+            return 0                 # every reserve in the book would fit: no need to walk the level
         slot = self.book.levels[level].head
         while slot != LOB_NIL:
             if slot == exclude:
@@ -489,7 +503,7 @@ cdef class MatchingEngine:
                 status = self.book.c_modify(order_id, price, visible)
                 if status:
                     return status
-                x.hidden = qty - visible
+                x.hidden = qty - visible             # smaller: hidden_bound still holds
                 return 0
             status = self.level_room(side, price, qty, slot)
             if status:
@@ -501,7 +515,7 @@ cdef class MatchingEngine:
                 status = self.book.c_modify(order_id, price, visible)
             if status:
                 return status
-            self.extra[slot].hidden = qty - visible     # c_modify keeps the slot
+            self.set_hidden(&self.extra[slot], qty - visible)     # c_modify keeps the slot
             return 0
         t.order_id = order_id
         t.side = side
