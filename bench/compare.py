@@ -55,7 +55,7 @@ CPP = "cpp_ref"
 VENV_PEERS = ["hftbacktest_peer", "bmoscon", "nautilus", "sortedbook"]
 HOW = {
     LOBCORE_BATCH: "C loop without the GIL; signals = a feature row per event",
-    LOBCORE_CALLS: "Python loop, one call per event; signals = 4 properties + microprice() + imbalance()",
+    LOBCORE_CALLS: "Python loop, one call per event; signals = book.top() (all six in one call)",
     CPP: "g++ -O3 -march=native, same events, same feature rows",
     "hftbacktest_peer": "Rust depth via its backtester (L3 MBO); signals from a numba loop",
     "bmoscon": "C extension, fed the equivalent L2 level updates from a Python loop",

@@ -1,5 +1,5 @@
 """Type stubs of lob._book (the compiled OrderBook)."""
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -50,6 +50,8 @@ class OrderBook:
     @property
     def mid(self) -> float: ...
     def microprice(self) -> float: ...
+    def top(self) -> tuple[Optional[int], int, Optional[int], int, float, float]:
+        """(best_bid, best_bid_qty, best_ask, best_ask_qty, microprice, imbalance) in one call."""
     def imbalance(self, levels: int = 1) -> float: ...
     # trade flow
     @property

@@ -643,6 +643,20 @@ cdef class OrderBook:
         self.guard()
         return self.c_microprice()
 
+    def top(self):
+        """The top of book and its signals in one call, for strategies that
+        read them after every event: a tuple (best_bid, best_bid_qty,
+        best_ask, best_ask_qty, microprice, imbalance), prices as int or
+        None for an empty side, qtys as int (0 when empty), microprice() and
+        imbalance() (top level) as floats (nan where undefined)."""
+        self.guard()
+        cdef lob_ladder *b = &self.ladder[BID]
+        cdef lob_ladder *a = &self.ladder[ASK]
+        cdef int64_t bq = self.levels[b.levels[b.n - 1]].qty if b.n else 0
+        cdef int64_t aq = self.levels[a.levels[a.n - 1]].qty if a.n else 0
+        return (best_key_price(b, BID) if b.n else None, bq, best_key_price(a, ASK) if a.n else None, aq,
+                self.c_microprice(), self.c_imbalance(1))
+
     def imbalance(self, levels=1):
         """(B - A) / (B + A) over the total qty of the best `levels` (>= 1)
         levels of each side: +1 all bids, -1 all asks; nan when both sides are

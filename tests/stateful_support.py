@@ -81,6 +81,10 @@ def compare_books(book, model, where="", absent_ids=range(41)):
         assert same_float(got, exp), f"{tag}imbalance({lv}): book {got!r} model {exp!r}"
     got, exp = book.imbalance(), model.imbalance()
     assert same_float(got, exp), f"{tag}imbalance(): book {got!r} model {exp!r}"
+    if hasattr(book, "top"):     # book.top(): the same six values in one call
+        top = book.top()
+        assert top[:4] == (book.best_bid, book.best_bid_qty, book.best_ask, book.best_ask_qty), f"{tag}top()"
+        assert same_float(top[4], book.microprice()) and same_float(top[5], book.imbalance()), f"{tag}top()"
     got, exp = book.vwap, model.vwap
     assert same_float(got, exp, model._max_abs_trade_price), f"{tag}vwap: book {got!r} model {exp!r}"
 

@@ -1,7 +1,8 @@
 """lobcore from a Python loop: one OrderBook call per event (the per-call API).
 
-With signals, after every event: best_bid, best_ask, best_bid_qty,
-best_ask_qty, microprice() and imbalance(), as a strategy reads them.
+With signals, after every event: book.top(), one call giving best_bid,
+best_bid_qty, best_ask, best_ask_qty, microprice and imbalance (the
+cheapest way the API gives all six).
 Runs in the main interpreter (REQUIRES is empty: lobcore is the checkout).
 """
 import lob
@@ -37,9 +38,8 @@ def run(prepared, signals):
             else:
                 execute(order_id, qty)
         return book
-    microprice, imbalance = book.microprice, book.imbalance
+    top = book.top
     micro_sum = imbalance_sum = 0.0
-    top = None
     for kind, side, order_id, price, qty in prepared:
         if kind == ADD:
             add(order_id, side, price, qty)
@@ -47,12 +47,11 @@ def run(prepared, signals):
             cancel(order_id)
         else:
             execute(order_id, qty)
-        top = (book.best_bid, book.best_ask, book.best_bid_qty, book.best_ask_qty)
-        micro = microprice()
+        bid, bid_qty, ask, ask_qty, micro, imbalance = top()
         if micro == micro:                     # nan while a side is empty
             micro_sum += micro
-        imbalance_sum += imbalance()
-    return book, micro_sum, imbalance_sum, top
+        imbalance_sum += imbalance
+    return book, micro_sum, imbalance_sum
 
 
 def top_of_book(prepared, n):
