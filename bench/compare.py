@@ -84,9 +84,12 @@ def machine():
     gxx = shutil.which("g++")
     compiler = (subprocess.run([gxx, "--version"], capture_output=True, text=True).stdout.splitlines()[0]
                 if gxx else "g++ not found")
+    git = subprocess.run(["git", "-C", str(HERE.parent), "describe", "--always", "--dirty"],
+                         capture_output=True, text=True)
+    revision = f" (checkout {git.stdout.strip()})" if git.returncode == 0 else ""
     return {"cpu": cpu, "cores": os.cpu_count(), "python": sys.version.split()[0], "compiler": compiler,
             "kernel": platform.release(), "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
-            "lobcore": lob.__version__}
+            "lobcore": lob.__version__ + revision}
 
 
 def stats(values):
