@@ -15,6 +15,8 @@ cdef extern from "lob_idmap.h":
     void lob_idmap_clear(lob_idmap *m) nogil
     size_t lob_idmap_bytes(const lob_idmap *m) nogil
     uint32_t lob_idmap_find(const lob_idmap *m, uint64_t id, const char *base, size_t stride) nogil
+    uint32_t lob_idmap_locate(const lob_idmap *m, uint64_t id, const char *base, size_t stride, uint64_t *bucket) nogil
+    void lob_idmap_erase_at(lob_idmap *m, uint64_t bucket) nogil
     uint32_t lob_idmap_probe(const lob_idmap *m, uint64_t id, const char *base, size_t stride, uint64_t *bucket) nogil
     int lob_idmap_reserve(lob_idmap *m) nogil
     int lob_idmap_reserve_total(lob_idmap *m, uint64_t count) nogil
@@ -184,20 +186,23 @@ cdef class OrderBook:
         return OK
 
     cdef inline int c_cancel(self, uint64_t order_id, int64_t *out_qty) noexcept nogil:
-        cdef uint32_t slot = self.c_find(order_id)
+        cdef uint64_t bucket
+        cdef uint32_t slot = lob_idmap_locate(&self.ids, order_id, <const char *>self.orders, sizeof(Order),
+                                              &bucket)
         if slot == LOB_NIL:
             return E_UNKNOWN
         out_qty[0] = self.orders[slot].qty
         self.unlink(slot)
-        self.release_order(slot)
+        self.release_at(slot, bucket)
         return OK
 
     cdef inline int c_reduce(self, uint64_t order_id, int64_t qty, int64_t *out_left) noexcept nogil:
         cdef uint32_t slot
         cdef Order *o
+        cdef uint64_t bucket
         if qty <= 0:
             return E_QTY
-        slot = self.c_find(order_id)
+        slot = lob_idmap_locate(&self.ids, order_id, <const char *>self.orders, sizeof(Order), &bucket)
         if slot == LOB_NIL:
             return E_UNKNOWN
         o = &self.orders[slot]
@@ -205,7 +210,7 @@ cdef class OrderBook:
             return E_QTY_ABOVE
         if qty == o.qty:
             self.unlink(slot)
-            self.release_order(slot)
+            self.release_at(slot, bucket)
             out_left[0] = 0
         else:
             o.qty -= qty
@@ -336,6 +341,12 @@ cdef class OrderBook:
             self.drop_level(o.level)
 
     cdef void drop_level(self, uint32_t level) noexcept nogil
+    cdef inline void release_at(self, uint32_t slot, uint64_t bucket) noexcept nogil:
+        """release_order when the id's bucket is known (from lob_idmap_locate)."""
+        lob_idmap_erase_at(&self.ids, bucket)
+        self.orders[slot].next = self.free_order
+        self.free_order = slot
+
     cdef inline void release_order(self, uint32_t slot) noexcept nogil:
         """Forget an unlinked order: id map entry and pool slot."""
         lob_idmap_erase(&self.ids, self.orders[slot].order_id, slot)

@@ -114,6 +114,21 @@ static inline uint32_t lob_idmap_probe(const lob_idmap *m, uint64_t id, const ch
     }
 }
 
+/* The slot holding `id`, or LOB_NIL; *bucket is where it sits (or would
+ * go), so a removal right after needs no second probe (lob_idmap_erase_at). */
+static inline uint32_t lob_idmap_locate(const lob_idmap *m, uint64_t id, const char *base, size_t stride,
+                                        uint64_t *bucket) {
+    uint32_t tag = lob_idmap_tag(id);
+    uint64_t i = lob_idmap_home_of(tag, m->bits);
+    for (;;) {
+        const lob_idmap_bucket *b = &m->buckets[i];
+        *bucket = i;
+        if (b->slot1 == 0) return LOB_NIL;
+        if (b->tag == tag && lob_idmap_key(base, stride, b->slot1 - 1) == id) return b->slot1 - 1;
+        i = (i + 1) & m->mask;
+    }
+}
+
 /* The slot holding `id`, or LOB_NIL. */
 static inline uint32_t lob_idmap_find(const lob_idmap *m, uint64_t id, const char *base, size_t stride) {
     uint64_t unused;
@@ -164,13 +179,11 @@ static inline void lob_idmap_insert_at(lob_idmap *m, uint64_t bucket, uint64_t i
     m->count++;
 }
 
-/* Remove an id known to be present (it maps to `slot`). */
-static inline void lob_idmap_erase(lob_idmap *m, uint64_t id, uint32_t slot) {
-    uint64_t i = lob_idmap_home_of(lob_idmap_tag(id), m->bits), j;
-    while (m->buckets[i].slot1 != slot + 1) i = (i + 1) & m->mask;
+/* Empty the bucket at `i` (found by lob_idmap_locate). */
+static inline void lob_idmap_erase_at(lob_idmap *m, uint64_t i) {
+    uint64_t j = i;
     /* Backward shift: pull later members of the probe run into the hole when
      * their home bucket is not between the hole and where they sit. */
-    j = i;
     for (;;) {
         uint64_t home;
         j = (j + 1) & m->mask;
@@ -183,6 +196,13 @@ static inline void lob_idmap_erase(lob_idmap *m, uint64_t id, uint32_t slot) {
     }
     m->buckets[i].slot1 = 0;
     m->count--;
+}
+
+/* Remove an id known to be present (it maps to `slot`). */
+static inline void lob_idmap_erase(lob_idmap *m, uint64_t id, uint32_t slot) {
+    uint64_t i = lob_idmap_home_of(lob_idmap_tag(id), m->bits);
+    while (m->buckets[i].slot1 != slot + 1) i = (i + 1) & m->mask;
+    lob_idmap_erase_at(m, i);
 }
 
 #endif /* LOB_IDMAP_H */
