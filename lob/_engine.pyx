@@ -59,6 +59,22 @@ cdef inline int64_t top_price(OrderBook book, int side) noexcept nogil:
     return book.levels[lad.levels[lad.n - 1]].price
 
 
+cdef int grow_rows(void **rows, Py_ssize_t *cap, Py_ssize_t used, size_t item) noexcept nogil:
+    """Room for one more row of `item` bytes in a buffer of `cap` rows
+    (doubling, from 16); E_NOMEM leaves it as it was."""
+    cdef Py_ssize_t new_cap
+    cdef void *grown
+    if used < cap[0]:
+        return 0
+    new_cap = 16 if cap[0] == 0 else cap[0] * 2
+    grown = realloc(rows[0], new_cap * item)
+    if grown == NULL:
+        return E_NOMEM
+    rows[0] = grown
+    cap[0] = new_cap
+    return 0
+
+
 cdef inline int64_t min64(int64_t a, int64_t b) noexcept nogil:
     return a if a < b else b
 
@@ -158,16 +174,9 @@ cdef class MatchingEngine:
 
     cdef int push_fill(self, uint64_t taker, uint64_t maker, int64_t price, int64_t qty,
                        int64_t maker_left) noexcept nogil:
-        cdef Py_ssize_t cap
-        cdef Fill *grown
         cdef Fill *f
-        if self.nfills == self.fills_cap:
-            cap = 64 if self.fills_cap == 0 else self.fills_cap * 2
-            grown = <Fill *>realloc(self.fills, cap * sizeof(Fill))
-            if grown == NULL:
-                return E_NOMEM
-            self.fills = grown
-            self.fills_cap = cap
+        if grow_rows(<void **>&self.fills, &self.fills_cap, self.nfills, sizeof(Fill)):
+            return E_NOMEM
         f = &self.fills[self.nfills]
         f.taker_id = taker
         f.maker_id = maker
@@ -179,16 +188,9 @@ cdef class MatchingEngine:
 
     cdef int push_stp(self, uint64_t taker, uint64_t maker, int64_t taker_removed,
                       int64_t maker_removed, int64_t maker_left) noexcept nogil:
-        cdef Py_ssize_t cap
-        cdef SelfTrade *grown
         cdef SelfTrade *r
-        if self.nstps == self.stps_cap:
-            cap = 16 if self.stps_cap == 0 else self.stps_cap * 2
-            grown = <SelfTrade *>realloc(self.stps, cap * sizeof(SelfTrade))
-            if grown == NULL:
-                return E_NOMEM
-            self.stps = grown
-            self.stps_cap = cap
+        if grow_rows(<void **>&self.stps, &self.stps_cap, self.nstps, sizeof(SelfTrade)):
+            return E_NOMEM
         r = &self.stps[self.nstps]
         r.taker_id = taker
         r.maker_id = maker
