@@ -317,6 +317,8 @@ def report(meta, opts, replay, instructions, cg_reason, latency, itch):
     base_calls = statistics.median(replay[LOBCORE_CALLS]["signals"]) if replay[LOBCORE_CALLS]["signals"] else None
     for impl, res in replay.items():
         name = res.get("name") or {CPP: "C++ reference (bench/cpp/refbook.cpp)"}.get(impl, impl)
+        if impl in (LOBCORE_BATCH, LOBCORE_CALLS):
+            res["version"] = "this checkout"      # the header names its revision
         if res["error"] or not res["signals"]:
             w(f"| {name} | {res['version'] or '-'} | {HOW.get(impl, '')} | not timed: {res['error']} | | | | | |")
             continue
