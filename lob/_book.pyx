@@ -30,6 +30,24 @@ cdef uint64_t MAX_SLOTS = 0x80000000
 # 2**53: below it an int64 converts to double exactly.
 cdef int64_t EXACT_DOUBLE = 9007199254740992
 
+# Python ints of the quantities cancel / reduce / execute return, made once:
+# order sizes repeat (round lots), and a fresh int per call is an allocation
+# and a free (~10 ns of a ~60 ns call).
+cdef Py_ssize_t QTY_CACHE = 1 << 16
+cdef list _qty_ints = [None] * QTY_CACHE
+
+
+cdef inline object qty_int(int64_t qty):
+    cdef object cached
+    if 0 <= qty < QTY_CACHE:
+        cached = _qty_ints[qty]
+        if cached is None:
+            cached = qty
+            _qty_ints[qty] = cached
+        return cached
+    return qty
+
+
 SNAPSHOT_DTYPE = np.dtype([("order_id", "<u8"), ("side", "i1"), ("price", "<i8"), ("qty", "<i8")])
 ANON_DTYPE = np.dtype([("side", "i1"), ("price", "<i8"), ("qty", "<i8")])
 
@@ -404,7 +422,7 @@ cdef class OrderBook:
         cdef int status = self.c_cancel(oid, &left)
         if status:
             self.raise_status(status, oid, 0, 0, 0)
-        return left
+        return qty_int(left)
 
     def reduce(self, order_id, qty):
         """Cancel `qty` shares of a resting order (partial cancel, keeps its
@@ -417,7 +435,7 @@ cdef class OrderBook:
         cdef int status = self.c_reduce(oid, q, &left)
         if status:
             self.raise_status(status, oid, 0, 0, q)
-        return left
+        return qty_int(left)
 
     def execute(self, order_id, qty):
         """A resting visible order trades `qty` shares at its own price;
@@ -430,7 +448,7 @@ cdef class OrderBook:
         cdef int status = self.c_execute(oid, q, &left)
         if status:
             self.raise_status(status, oid, 0, 0, q)
-        return left
+        return qty_int(left)
 
     def modify(self, order_id, price, qty):
         """Cancel-replace a resting order to `price` and `qty` (> 0).
