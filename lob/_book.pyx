@@ -625,14 +625,14 @@ cdef class OrderBook:
         """Total qty at the best bid (0 when there are no bids)."""
         self.guard()
         cdef lob_ladder *lad = &self.ladder[BID]
-        return self.levels[lad.levels[lad.n - 1]].qty if lad.n else 0
+        return qty_int(self.levels[lad.levels[lad.n - 1]].qty if lad.n else 0)
 
     @property
     def best_ask_qty(self):
         """Total qty at the best ask (0 when there are no asks)."""
         self.guard()
         cdef lob_ladder *lad = &self.ladder[ASK]
-        return self.levels[lad.levels[lad.n - 1]].qty if lad.n else 0
+        return qty_int(self.levels[lad.levels[lad.n - 1]].qty if lad.n else 0)
 
     @property
     def spread(self):
@@ -672,8 +672,8 @@ cdef class OrderBook:
         cdef lob_ladder *a = &self.ladder[ASK]
         cdef int64_t bq = self.levels[b.levels[b.n - 1]].qty if b.n else 0
         cdef int64_t aq = self.levels[a.levels[a.n - 1]].qty if a.n else 0
-        return (best_key_price(b, BID) if b.n else None, bq, best_key_price(a, ASK) if a.n else None, aq,
-                self.c_microprice(), self.c_imbalance(1))
+        return (best_key_price(b, BID) if b.n else None, qty_int(bq), best_key_price(a, ASK) if a.n else None,
+                qty_int(aq), self.c_microprice(), self.c_imbalance(1))
 
     def imbalance(self, levels=1):
         """(B - A) / (B + A) over the total qty of the best `levels` (>= 1)
