@@ -60,6 +60,17 @@ class PyBook:
         order[2] = resting - qty
         return resting - qty
 
+    def modify(self, order_id, price, qty):
+        """Cancel-replace; keeps the queue place only at the same price with qty not growing."""
+        order = self.orders[order_id]
+        side, old_price, resting = order
+        if price == old_price and qty <= resting:
+            self.level_qty[side][price] -= resting - qty
+            order[2] = qty
+            return
+        self.cancel(order_id)
+        self.add(order_id, side, price, qty)
+
     def microprice(self):
         bids, asks = self.prices
         if not bids or not asks:

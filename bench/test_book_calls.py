@@ -81,6 +81,20 @@ def test_execute(benchmark, impl, adds):
     run(benchmark, impl, len(fills), loop, lambda: ((loaded(IMPLS[impl], adds),), {}))
 
 
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.benchmark(group="modify")
+def test_modify(benchmark, impl, adds):
+    # each order twice: smaller at its price (keeps its place), then one tick further from the touch
+    edits = [(oid, price, max(1, qty // 2)) for oid, _, price, qty in adds]
+    edits += [(oid, price - 1 if side == lob.BID else price + 1, qty) for oid, side, price, qty in adds]
+
+    def loop(book):
+        modify = book.modify
+        for oid, price, qty in edits:
+            modify(oid, price, qty)
+    run(benchmark, impl, len(edits), loop, lambda: ((loaded(IMPLS[impl], adds),), {}))
+
+
 def read_microprice(book, calls):
     read = book.microprice
     for _ in range(calls):
