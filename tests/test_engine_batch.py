@@ -111,3 +111,34 @@ def test_submit_many_errors_stop_at_the_request():
     bad[2]["kind"], bad[2]["tif"], bad[2]["display_qty"] = 1, 1, 5    # an IOC iceberg
     with pytest.raises(lob.EventError, match="display_qty"):
         lob.MatchingEngine().submit_many(bad)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_submit_many_random_rows_never_break_the_engine(seed):
+    """Arbitrary field values (random kinds, sides, tifs, flags, ids from a small
+    set, prices near each other, qtys and display sizes of any sign, owners and
+    stp modes): every batch either runs or stops with EventError at a request,
+    and the engine's invariants hold after each."""
+    rng = np.random.default_rng(seed)
+    eng = lob.MatchingEngine()
+    for _ in range(40):
+        n = int(rng.integers(1, 60))
+        req = np.zeros(n, dtype=lob.ORDER_DTYPE)
+        req["kind"] = rng.integers(0, 6, n)
+        req["side"] = rng.integers(-1, 3, n)
+        req["tif"] = rng.integers(0, 4, n)
+        req["flags"] = rng.integers(0, 3, n)
+        req["order_id"] = rng.integers(0, 40, n)
+        req["price"] = rng.integers(95, 106, n)
+        req["qty"] = rng.integers(-5, 400, n)
+        req["display_qty"] = rng.integers(-2, 120, n) * (rng.random(n) < 0.5)
+        req["owner"] = rng.integers(0, 4, n)
+        req["stp"] = rng.integers(0, 5, n)
+        try:
+            fills, reports = eng.submit_many(req)
+        except lob.EventError as err:
+            assert 0 <= err.index < n and len(err.reports) == err.index
+        eng.check()
+        book = eng.book
+        if book.best_bid is not None and book.best_ask is not None:
+            assert book.best_bid < book.best_ask
