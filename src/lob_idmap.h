@@ -12,8 +12,9 @@
  * Each id's hash picks its home bucket (Fibonacci hashing).  Blocked
  * hashing (8 sequential ids on one 64-byte line, LOB_IDMAP_BLOCK_BITS=3) is
  * still here as a build option: it keeps the newest of a million sequential
- * ids on a few hot lines (1M resting orders: 60 vs 72 ns/event in apply),
- * but on the realistic 18k-order stream its blocks sit side by side, their
+ * ids on a few hot lines (1M resting orders: 60 vs 72 ns/event in apply before
+ * removals erased at the bucket found; 57-60 unblocked now), but on the
+ * realistic 18k-order stream its blocks sit side by side, their
  * linear-probing runs merge, and it costs 33 vs 24 ns/event (bench/,
  * bench/compare.py).  Real feeds number orders across the whole market
  * (ITCH, LOBSTER, DBN), so one book's ids are not sequential anyway:
