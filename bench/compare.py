@@ -44,8 +44,8 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import lob  # noqa: E402
-import lob.io  # noqa: E402
 import cppref  # noqa: E402
+import itch_vs_itchbook  # noqa: E402
 from peers import venv as peer_venv  # noqa: E402
 
 # implementation key -> where it runs; the order is the table's
@@ -106,7 +106,7 @@ def fmt(values):
 # ---------------------------------------------------------------------------
 # the book replay table
 
-def replay_table(events_path, n_events, rounds, check, peers_python, peers, log):
+def replay_table(events_path, rounds, check, peers_python, peers, log):
     """{impl: {"apply": [...], "signals": [...], "rss": MiB, "version", "error"}}"""
     impls = [LOBCORE_BATCH, CPP, LOBCORE_CALLS] + peers
     results = {impl: {"apply": [], "signals": [], "rss": None, "version": None, "error": None,
@@ -125,7 +125,7 @@ def replay_table(events_path, n_events, rounds, check, peers_python, peers, log)
                     for mode, key in (("apply", "apply"), ("features", "signals")):
                         out = cppref.run(raw, mode, 1)
                         res[key] += out["ns_per_event"]
-                    res["version"] = cppref._compiler() if hasattr(cppref, "_compiler") else "g++"
+                    res["version"] = cppref._compiler()
                     res["python"] = "-"
                 except Exception as exc:  # noqa: BLE001 - reported in the table
                     res["error"] = f"{type(exc).__name__}: {exc}"
@@ -163,19 +163,8 @@ lob.OrderBook().apply(events, out=out)
 
 def lobcore_instructions(events_path, n):
     """callgrind Ir inside lobcore's apply (its C function and callees)."""
-    valgrind = shutil.which("valgrind")
-    with tempfile.TemporaryDirectory(prefix="lob-cg-") as tmp:
-        out = pathlib.Path(tmp) / "cg.out"
-        cmd = [valgrind, "--tool=callgrind", f"--callgrind-out-file={out}",
-               "--toggle-collect=__pyx_pf_3lob_6_batch_apply_events*",
-               sys.executable, "-c", LOBCORE_CG, str(events_path), str(n)]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode:
-            raise RuntimeError(f"callgrind on lobcore failed: {proc.stderr[-800:]}")
-        for line in out.read_text().splitlines():
-            if line.startswith(("summary:", "totals:")):
-                return int(line.split()[1])
-    raise RuntimeError("no callgrind summary")
+    return cppref.callgrind_collect([sys.executable, "-c", LOBCORE_CG, str(events_path), str(n)],
+                                    "__pyx_pf_3lob_6_batch_apply_events*")
 
 
 def instruction_counts(events_path, n, log):
@@ -196,13 +185,9 @@ def instruction_counts(events_path, n, log):
             raw = cppref.write_events(events[:size], pathlib.Path(tmp) / f"ev{size}.raw")
             counts[size] = cppref.callgrind_instructions(raw, "features")
         if None in counts.values():
-            return rows, callgrind_instructions_reason()
+            return rows, cppref.callgrind_instructions.reason
         rows["C++ reference (apply + feature rows)"] = (counts[big] - counts[small]) / (big - small)
     return rows, None
-
-
-def callgrind_instructions_reason():
-    return getattr(cppref.callgrind_instructions, "reason", None) or "callgrind failed"
 
 
 # ---------------------------------------------------------------------------
@@ -251,42 +236,12 @@ def latency_rows(events, log):
 # ITCH: lobcore's parser against itch-book
 
 def itch_rows(events_per_stock, rounds, peers_python, peers_reason, log):
-    with tempfile.TemporaryDirectory(prefix="lob-itch-") as tmp:
-        path = pathlib.Path(tmp) / "synthetic.itch"
-        streams = {name: lob.synth.generate(events_per_stock, seed=seed, first_id=seed * 10**8)
-                   for seed, name in enumerate(("AAPL", "MSFT", "NVDA"), start=1)}
-        lob.synth.write_itch(streams, path)
-        blob = path.read_bytes()
-        ours, theirs, why, version, messages = [], [], None, None, 0
-        if peers_python is None:
-            why = peers_reason
-        elif "itchbook" in (peers_reason or ""):
-            why = f"itch-book did not install: {peers_reason}"
-        for rnd in range(rounds):
-            log(f"ITCH round {rnd + 1}/{rounds}")
-            start = time.perf_counter()
-            parser = lob.io.ItchParser()
-            books = [None] * 65536
-            parser.feed_books(blob, books, lambda locate, symbol: lob.OrderBook())
-            ours.append(time.perf_counter() - start)
-            messages = sum(parser.counts.values())
-            last = {locate: (book.best_bid or 0, book.best_bid_qty, book.best_ask or 0, book.best_ask_qty)
-                    for locate, book in enumerate(books) if book is not None}
-            if why is None:
-                out = subprocess.run([peers_python, str(HERE / "peers" / "itchbook.py"), str(path)],
-                                     capture_output=True, text=True)
-                if out.returncode:
-                    why = f"itch-book failed: {out.stderr.strip().splitlines()[-1:]}"
-                    continue
-                result = json.loads(out.stdout)
-                their_last = {int(k): tuple(v) for k, v in result["last"].items()}
-                if their_last != last:
-                    why = f"itch-book disagrees on the final top of book: {their_last} vs {last}"
-                    continue
-                theirs.append(result["seconds"])
-                version = result["version"]
-        return {"messages": messages, "bytes": len(blob), "lobcore": ours, "itch-book": theirs,
-                "itch-book version": version, "skipped": why if not theirs else None}
+    why = None
+    if peers_python is None:
+        why = peers_reason
+    elif "itchbook" in (peers_reason or ""):
+        why = f"itch-book did not install: {peers_reason}"
+    return itch_vs_itchbook.run_rounds(events_per_stock, rounds, peers_python, why, log)
 
 
 # ---------------------------------------------------------------------------
@@ -448,7 +403,7 @@ def main(argv=None):
         replay_peers = peers if peers_python else [p for p in peers if p == "sortedbook"]
         if not peers_python and "sortedbook" in replay_peers:
             python = sys.executable
-        replay = replay_table(events_path, opts.events, opts.rounds, opts.check, python, replay_peers, log)
+        replay = replay_table(events_path, opts.rounds, opts.check, python, replay_peers, log)
         for peer in peers:
             if peer not in replay:
                 replay[peer] = {"apply": [], "signals": [], "rss": None, "version": None,

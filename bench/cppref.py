@@ -132,14 +132,18 @@ def callgrind_instructions(events_path, mode: str = "features"):
         callgrind_instructions.reason = "valgrind not found on PATH"
         return None
     binary = build(valgrind=True)
-    function = LOOP_FUNCTIONS[mode]
-    with tempfile.TemporaryDirectory(prefix="cppref-cg-") as tmp:
+    return callgrind_collect([str(binary), str(events_path), mode, "1"], LOOP_FUNCTIONS[mode])
+
+
+def callgrind_collect(argv, function) -> int:
+    """Instructions (callgrind Ir) executed inside `function` (a symbol, glob
+    allowed) and its callees while running `argv` under valgrind."""
+    with tempfile.TemporaryDirectory(prefix="callgrind-") as tmp:
         out = pathlib.Path(tmp) / "callgrind.out"
-        # Collect only inside the loop function: the file's totals are then
-        # the loop's inclusive count (callees such as memmove included).
-        cmd = [valgrind, "--tool=callgrind", f"--callgrind-out-file={out}",
-               f"--toggle-collect={function}", str(binary), str(events_path), mode, "1"]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        # Collect only inside the function: the file's totals are then its
+        # inclusive count (callees such as memmove included).
+        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", f"--toggle-collect={function}"]
+        proc = subprocess.run(cmd + list(argv), capture_output=True, text=True)
         if proc.returncode:
             raise CppRefError(f"callgrind run failed ({proc.returncode}): {proc.stderr[-2000:]}")
         text = out.read_text()

@@ -47,38 +47,53 @@ def lobcore_run(blob):
     return seconds, sum(parser.counts.values()), last
 
 
+def run_rounds(events_per_stock, rounds, python, why=None, log=lambda message: None):
+    """Write three synth stocks as one ITCH file, then `rounds` alternating
+    runs of lobcore and (when `python` has itch-book and `why` is None)
+    itch-book; itch-book's final top of book must equal lobcore's.  Returns
+    {messages, bytes, lobcore: [s], itch-book: [s], itch-book version,
+    skipped: the reason itch-book has no runs, or None}."""
+    with tempfile.TemporaryDirectory(prefix="lob-itch-") as tmp:
+        path = pathlib.Path(tmp) / "synthetic.itch"
+        streams = {name: lob.synth.generate(events_per_stock, seed=seed, first_id=seed * 10**8)
+                   for seed, name in enumerate(("AAPL", "MSFT", "NVDA"), start=1)}
+        lob.synth.write_itch(streams, path)
+        blob = path.read_bytes()
+        ours, theirs, version, messages = [], [], None, 0
+        if python is None and why is None:
+            why = "no Python with itch-book"
+        for rnd in range(rounds):
+            log(f"ITCH round {rnd + 1}/{rounds}")
+            seconds, messages, last = lobcore_run(blob)
+            ours.append(seconds)
+            if why is not None:
+                continue
+            out = subprocess.run([python, str(HERE / "peers" / "itchbook.py"), str(path)],
+                                 capture_output=True, text=True)
+            if out.returncode:
+                why = f"itch-book failed: {out.stderr.strip().splitlines()[-1:]}"
+                continue
+            result = json.loads(out.stdout)
+            their_last = {int(k): tuple(v) for k, v in result["last"].items()}
+            if their_last != last:
+                why = f"itch-book disagrees on the final top of book: {their_last} vs {last}"
+                continue
+            theirs.append(result["seconds"])
+            version = result["version"]
+    return {"messages": messages, "bytes": len(blob), "lobcore": ours, "itch-book": theirs,
+            "itch-book version": version, "skipped": why if not theirs else None}
+
+
 def main(argv=None):
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     args.add_argument("--events-per-stock", type=int, default=700_000)
     args.add_argument("--repeat", type=int, default=7)
     opts = args.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = pathlib.Path(tmp) / "synthetic.itch"
-        streams = {name: lob.synth.generate(opts.events_per_stock, seed=seed, first_id=seed * 10**8)
-                   for seed, name in enumerate(("AAPL", "MSFT", "NVDA"), start=1)}
-        lob.synth.write_itch(streams, path)
-        blob = path.read_bytes()
-        python, why = itch_book_python()
-        ours, theirs = [], []
-        messages = 0
-        for _ in range(opts.repeat):
-            seconds, messages, last = lobcore_run(blob)
-            ours.append(seconds)
-            if python:
-                out = subprocess.run([python, str(HERE / "peers" / "itchbook.py"), str(path)],
-                                     capture_output=True, text=True)
-                if out.returncode:
-                    python, why = None, f"itch-book failed: {out.stderr.strip().splitlines()[-1:]}"
-                    continue
-                result = json.loads(out.stdout)
-                their_last = {int(k): tuple(v) for k, v in result["last"].items()}
-                if their_last != last:
-                    python, why = None, f"itch-book disagrees on the final top of book: {their_last} vs {last}"
-                    continue
-                theirs.append(result["seconds"])
-    size = len(blob)
-    print(f"ITCH parse + apply, {messages:,} messages, {size / 1e6:.1f} MB, {opts.repeat} alternating runs, "
-          f"{time.strftime('%Y-%m-%d')}, Python {sys.version.split()[0]}")
+    python, why = itch_book_python()
+    result = run_rounds(opts.events_per_stock, opts.repeat, python, why)
+    messages, ours, theirs = result["messages"], result["lobcore"], result["itch-book"]
+    print(f"ITCH parse + apply, {messages:,} messages, {result['bytes'] / 1e6:.1f} MB, {opts.repeat} alternating "
+          f"runs, {time.strftime('%Y-%m-%d')}, Python {sys.version.split()[0]}")
     print("| implementation | ns/message median (min-max) | messages/s | vs lobcore |")
     print("|---|---:|---:|---:|")
 
@@ -90,9 +105,9 @@ def main(argv=None):
     base = statistics.median(ours)
     row("lobcore (ItchParser.feed_books)", ours, base)
     if theirs:
-        row("itch-book 0.2 (Session.feed, bbo table)", theirs, base)
+        row(f"itch-book {result['itch-book version']} (Session.feed, bbo table)", theirs, base)
     else:
-        print(f"| itch-book | skipped: {why} | | |")
+        print(f"| itch-book | skipped: {result['skipped']} | | |")
 
 
 if __name__ == "__main__":

@@ -9,9 +9,9 @@ one row of lob.feature_dtype(depth).
 """
 from libc.stdint cimport int64_t, uint64_t, uint32_t
 from libc.string cimport memset
-from libc.math cimport NAN
 
-from lob._book cimport OrderBook, Level, lob_ladder, E_KIND, E_NOMEM, E_FULL
+from lob._book cimport (OrderBook, Level, lob_ladder, microprice_of, imbalance_of, E_KIND, E_NOMEM,
+                        E_FULL)
 from lob._events cimport Event
 from lob._apply cimport apply_one
 
@@ -57,41 +57,25 @@ cdef inline void write_levels(OrderBook book, int side, int64_t *prices, int64_t
 
 cdef inline void write_row(OrderBook book, char *row, int64_t ts, Py_ssize_t depth) noexcept nogil:
     cdef FeatureHead *f = <FeatureHead *>row
-    cdef lob_ladder *b = &book.ladder[0]
-    cdef lob_ladder *a = &book.ladder[1]
-    cdef Level *bl
-    cdef Level *al
     cdef int64_t *levels
     f.ts = ts
     f.volume_delta = book.flow_buy - book.flow_sell
-    if b.n:
-        bl = &book.levels[b.levels[b.n - 1]]
-        f.best_bid = bl.price
-        f.best_bid_qty = bl.qty
-    else:
-        f.best_bid = 0
-        f.best_bid_qty = 0
-    if a.n:
-        al = &book.levels[a.levels[a.n - 1]]
-        f.best_ask = al.price
-        f.best_ask_qty = al.qty
-    else:
-        f.best_ask = 0
-        f.best_ask_qty = 0
-    if b.n and a.n:
-        f.microprice = (<double>f.best_bid * <double>f.best_ask_qty + <double>f.best_ask * <double>f.best_bid_qty) \
-            / <double>(f.best_bid_qty + f.best_ask_qty)
-    else:
-        f.microprice = NAN
-    if f.best_bid_qty or f.best_ask_qty:   # in doubles: the int64 sum may overflow
-        f.imbalance = (<double>f.best_bid_qty - <double>f.best_ask_qty) / (
-            <double>f.best_bid_qty + <double>f.best_ask_qty)
-    else:
-        f.imbalance = NAN
+    book.c_touch(0, &f.best_bid, &f.best_bid_qty)
+    book.c_touch(1, &f.best_ask, &f.best_ask_qty)
+    f.microprice = microprice_of(f.best_bid, f.best_bid_qty, f.best_ask, f.best_ask_qty)
+    f.imbalance = imbalance_of(<double>f.best_bid_qty, <double>f.best_ask_qty)
     if depth:
         levels = <int64_t *>(row + sizeof(FeatureHead))
         write_levels(book, 0, levels, levels + depth, depth)
         write_levels(book, 1, levels + 2 * depth, levels + 3 * depth, depth)
+
+
+cdef object event_array(events):
+    """`events` as a C-contiguous 1-d array of lob.EVENT_DTYPE, or TypeError."""
+    if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE or events.ndim != 1:
+        raise TypeError(f"events must be a 1-d NumPy array of lob.EVENT_DTYPE, got "
+                        f"{getattr(events, 'dtype', type(events).__name__)!r}")
+    return np.ascontiguousarray(events)
 
 
 def apply_events(OrderBook book, events, Py_ssize_t depth=0, bint record=True, str on_error="raise", out=None):
@@ -100,10 +84,7 @@ def apply_events(OrderBook book, events, Py_ssize_t depth=0, bint record=True, s
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
     if depth < 0:
         raise ValueError(f"depth must be >= 0, got {depth}")
-    if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE or events.ndim != 1:
-        raise TypeError(f"events must be a 1-d NumPy array of lob.EVENT_DTYPE, got "
-                        f"{getattr(events, 'dtype', type(events).__name__)!r}")
-    events = np.ascontiguousarray(events)
+    events = event_array(events)
     cdef Py_ssize_t n = events.shape[0], i = 0, stop = n
     cdef const unsigned char[::1] event_bytes = events.view(np.uint8).reshape(-1)
     cdef const Event *ev = <const Event *>&event_bytes[0] if n else NULL
@@ -193,9 +174,7 @@ def apply_routed(books, events, keys):
     whose key has no book (beyond the list, or None there) are passed over.
     Refused events are skipped and counted; returns ({reason: count},
     events passed over)."""
-    if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE or events.ndim != 1:
-        raise TypeError("events must be a 1-d NumPy array of lob.EVENT_DTYPE")
-    events = np.ascontiguousarray(events)
+    events = event_array(events)
     keys = np.ascontiguousarray(keys, dtype=np.int64)
     if keys.shape[0] != events.shape[0]:
         raise ValueError(f"keys has {keys.shape[0]} rows but events {events.shape[0]}")
@@ -248,10 +227,7 @@ def apply_latency(OrderBook book, events, Py_ssize_t depth=0):
     elsewhere.  Stops at the first refused event with lob.EventError."""
     if depth < 0:
         raise ValueError(f"depth must be >= 0, got {depth}")
-    if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE or events.ndim != 1:
-        raise TypeError(f"events must be a 1-d NumPy array of lob.EVENT_DTYPE, got "
-                        f"{getattr(events, 'dtype', type(events).__name__)!r}")
-    events = np.ascontiguousarray(events)
+    events = event_array(events)
     cdef Py_ssize_t n = events.shape[0], i = 0
     cdef const unsigned char[::1] event_bytes = events.view(np.uint8).reshape(-1)
     cdef const Event *ev = <const Event *>&event_bytes[0] if n else NULL

@@ -3,6 +3,7 @@
 # methods without Python overhead.
 cimport cython
 from libc.stdint cimport int64_t, uint64_t, uint32_t, uint8_t, INT64_MAX
+from libc.math cimport NAN
 
 
 cdef extern from "lob_idmap.h":
@@ -111,6 +112,25 @@ cdef inline int64_t best_key_price(const lob_ladder *lad, int side) noexcept nog
     """The touch price of a non-empty side (ladder keys are negated for asks)."""
     cdef int64_t key = lad.keys[lad.n - 1]
     return key if side == BID else ~key
+
+
+# The signal formulas, in one place for the per-call methods, OrderBook.top()
+# and the batch feature rows (which must agree to the bit).
+cdef inline double microprice_of(int64_t bid, int64_t bid_qty, int64_t ask, int64_t ask_qty) noexcept nogil:
+    """(bid*ask_qty + ask*bid_qty) / (bid_qty + ask_qty), summed in doubles (an
+    int64 sum may overflow); nan when a side has no qty (is empty)."""
+    cdef double bq = <double>bid_qty
+    cdef double aq = <double>ask_qty
+    if bid_qty == 0 or ask_qty == 0:
+        return NAN
+    return (<double>bid * aq + <double>ask * bq) / (bq + aq)
+
+
+cdef inline double imbalance_of(double bid_qty, double ask_qty) noexcept nogil:
+    """(B - A) / (B + A); nan when both are 0."""
+    if bid_qty + ask_qty == 0:
+        return NAN
+    return (bid_qty - ask_qty) / (bid_qty + ask_qty)
 
 
 # The hot C-level methods are `cdef inline` here, in the .pxd, so every module
@@ -261,6 +281,18 @@ cdef class OrderBook:
     cdef int c_seed(self, int side, int64_t price, int64_t qty) noexcept nogil
     cdef int c_draw(self, int side, int64_t price, int64_t qty, bint execute, int64_t *out_left) noexcept nogil
     cdef int c_draw_unknown(self, int kind, int side, int64_t price, int64_t qty) noexcept nogil
+    cdef inline void c_touch(self, int side, int64_t *price, int64_t *qty) noexcept nogil:
+        """The best level of `side`: its price and total qty, (0, 0) when empty."""
+        cdef lob_ladder *lad = &self.ladder[side]
+        cdef Level *lvl
+        if lad.n:
+            lvl = &self.levels[lad.levels[lad.n - 1]]
+            price[0] = lvl.price
+            qty[0] = lvl.qty
+        else:
+            price[0] = 0
+            qty[0] = 0
+
     cdef inline uint32_t c_find(self, uint64_t order_id) noexcept nogil:
         return lob_idmap_find(&self.ids, order_id, <const char *>self.orders, sizeof(Order))
 

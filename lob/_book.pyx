@@ -340,21 +340,13 @@ cdef class OrderBook:
         return total
 
     cdef double c_microprice(self) noexcept nogil:
-        cdef lob_ladder *b = &self.ladder[BID]
-        cdef lob_ladder *a = &self.ladder[ASK]
-        cdef double bq, aq
-        if b.n == 0 or a.n == 0:
-            return NAN
-        bq = <double>self.levels[b.levels[b.n - 1]].qty
-        aq = <double>self.levels[a.levels[a.n - 1]].qty
-        return (<double>best_key_price(b, BID) * aq + <double>best_key_price(a, ASK) * bq) / (bq + aq)
+        cdef int64_t bid, bid_qty, ask, ask_qty
+        self.c_touch(BID, &bid, &bid_qty)
+        self.c_touch(ASK, &ask, &ask_qty)
+        return microprice_of(bid, bid_qty, ask, ask_qty)
 
     cdef double c_imbalance(self, Py_ssize_t levels) noexcept nogil:
-        cdef double bq = self.c_side_qty(BID, levels)
-        cdef double aq = self.c_side_qty(ASK, levels)
-        if bq + aq == 0:
-            return NAN
-        return (bq - aq) / (bq + aq)
+        return imbalance_of(self.c_side_qty(BID, levels), self.c_side_qty(ASK, levels))
 
     # ------------------------------------------------------------------
     # Python: errors
@@ -624,15 +616,17 @@ cdef class OrderBook:
     def best_bid_qty(self):
         """Total qty at the best bid (0 when there are no bids)."""
         self.guard()
-        cdef lob_ladder *lad = &self.ladder[BID]
-        return qty_int(self.levels[lad.levels[lad.n - 1]].qty if lad.n else 0)
+        cdef int64_t price, qty
+        self.c_touch(BID, &price, &qty)
+        return qty_int(qty)
 
     @property
     def best_ask_qty(self):
         """Total qty at the best ask (0 when there are no asks)."""
         self.guard()
-        cdef lob_ladder *lad = &self.ladder[ASK]
-        return qty_int(self.levels[lad.levels[lad.n - 1]].qty if lad.n else 0)
+        cdef int64_t price, qty
+        self.c_touch(ASK, &price, &qty)
+        return qty_int(qty)
 
     @property
     def spread(self):
@@ -668,12 +662,12 @@ cdef class OrderBook:
         None for an empty side, qtys as int (0 when empty), microprice() and
         imbalance() (top level) as floats (nan where undefined)."""
         self.guard()
-        cdef lob_ladder *b = &self.ladder[BID]
-        cdef lob_ladder *a = &self.ladder[ASK]
-        cdef int64_t bq = self.levels[b.levels[b.n - 1]].qty if b.n else 0
-        cdef int64_t aq = self.levels[a.levels[a.n - 1]].qty if a.n else 0
-        return (best_key_price(b, BID) if b.n else None, qty_int(bq), best_key_price(a, ASK) if a.n else None,
-                qty_int(aq), self.c_microprice(), self.c_imbalance(1))
+        cdef int64_t bid, bid_qty, ask, ask_qty
+        self.c_touch(BID, &bid, &bid_qty)
+        self.c_touch(ASK, &ask, &ask_qty)
+        # a level's total is never 0, so qty 0 means an empty side
+        return (bid if bid_qty else None, qty_int(bid_qty), ask if ask_qty else None, qty_int(ask_qty),
+                microprice_of(bid, bid_qty, ask, ask_qty), imbalance_of(<double>bid_qty, <double>ask_qty))
 
     def imbalance(self, levels=1):
         """(B - A) / (B + A) over the total qty of the best `levels` (>= 1)

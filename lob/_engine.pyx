@@ -19,7 +19,7 @@ from libc.stdlib cimport realloc, free
 from libc.string cimport memcpy
 from cpython.bytes cimport PyBytes_FromStringAndSize
 
-from lob._book cimport (OrderBook, Level, Order, lob_ladder, lob_pxmap_find, LOB_NIL, LOB_PXMAP_EMPTY,
+from lob._book cimport (OrderBook, Level, Order, lob_ladder, lob_pxmap_find, best_key_price, LOB_NIL, LOB_PXMAP_EMPTY,
                         E_SIDE, E_QTY, E_DUPLICATE, E_UNKNOWN, E_NOMEM, E_OVERFLOW, E_KIND)
 from lob._convert cimport to_int64, to_uint64, to_side
 
@@ -52,11 +52,6 @@ _NO_FILLS = np.zeros(0, dtype=FILL_DTYPE)
 _NO_FILLS.flags.writeable = False
 _NO_SELF_TRADES = np.zeros(0, dtype=SELF_TRADE_DTYPE)
 _NO_SELF_TRADES.flags.writeable = False
-
-
-cdef inline int64_t top_price(OrderBook book, int side) noexcept nogil:
-    cdef lob_ladder *lad = &book.ladder[side]
-    return book.levels[lad.levels[lad.n - 1]].price
 
 
 cdef int grow_rows(void **rows, Py_ssize_t *cap, Py_ssize_t used, size_t item) noexcept nogil:
@@ -283,7 +278,7 @@ cdef class MatchingEngine:
             return False
         if market:
             return True
-        return not outside(side, top_price(self.book, opp), limit)
+        return not outside(side, best_key_price(&self.book.ladder[opp], opp), limit)
 
     cdef int64_t crossing_qty(self, const Taker *t, int64_t want, bint stop_at_self) noexcept nogil:
         """Qty the taker could trade (visible + hidden, anonymous seeded qty

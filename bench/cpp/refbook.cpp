@@ -457,7 +457,7 @@ struct Book {
         const Level &a = levels[lad[1].top()];
         const int64_t bb = b.price, bq = b.qty, ba = a.price, aq = a.qty, delta = vd;
         const double dbq = (double)bq, daq = (double)aq;
-        const double micro = ((double)bb * daq + (double)ba * dbq) / (double)(bq + aq);
+        const double micro = ((double)bb * daq + (double)ba * dbq) / (dbq + daq);  // summed in doubles, as lobcore
         const double imb = (dbq - daq) / (dbq + daq);
         f.ts = ts;
         f.best_bid = bb;
