@@ -12,7 +12,7 @@ from lob.depth import Depth
 from lob.engine_order import EngineOrder
 from lob.dtypes import EVENT_DTYPE, FEATURE_DTYPE, FILL_DTYPE, ORDER_DTYPE, REPORT_DTYPE, SELF_TRADE_DTYPE, feature_dtype
 from lob.errors import CrossedBookError, DuplicateOrderError, EventError, LobError, UnknownOrderError
-from lob.kinds import ADD, ASK, BID, CANCEL, CLEAR, EXECUTE, MODIFY, NO_AGGRESSOR, REDUCE, TRADE, EventKind, Side
+from lob.kinds import ADD, ANON, ASK, BID, CANCEL, CLEAR, EXECUTE, MODIFY, NO_AGGRESSOR, REDUCE, TRADE, EventKind, Side
 from lob import synth
 
 try:
@@ -25,6 +25,6 @@ __all__ = [
     "ORDER_DTYPE", "REPORT_DTYPE", "SELF_TRADE_DTYPE",
     "feature_dtype",
     "LobError", "UnknownOrderError", "DuplicateOrderError", "CrossedBookError", "EventError",
-    "Side", "EventKind", "BID", "ASK", "NO_AGGRESSOR", "ADD", "REDUCE", "CANCEL", "EXECUTE", "TRADE", "MODIFY", "CLEAR",
+    "Side", "EventKind", "BID", "ASK", "NO_AGGRESSOR", "ADD", "REDUCE", "CANCEL", "EXECUTE", "TRADE", "MODIFY", "CLEAR", "ANON",
     "synth", "__version__",
 ]

@@ -3,7 +3,7 @@
 from libc.stdint cimport int64_t
 
 from lob._book cimport OrderBook, E_KIND, E_UNKNOWN
-from lob._events cimport Event, ADD, REDUCE, CANCEL, EXECUTE, TRADE, MODIFY, CLEAR
+from lob._events cimport Event, ADD, REDUCE, CANCEL, EXECUTE, TRADE, MODIFY, CLEAR, ANON
 
 
 cdef inline int apply_one(OrderBook book, const Event *ev) noexcept nogil:
@@ -25,6 +25,8 @@ cdef inline int apply_one(OrderBook book, const Event *ev) noexcept nogil:
     elif kind == CLEAR:
         book.c_clear()
         return 0
+    elif kind == ANON:
+        return book.c_set_anon(ev.side, ev.price, ev.qty)
     else:
         return E_KIND
     if status == E_UNKNOWN:   # a seeded book draws on its anonymous qty

@@ -281,6 +281,7 @@ cdef class OrderBook:
     cdef int c_seed(self, int side, int64_t price, int64_t qty) noexcept nogil
     cdef int c_draw(self, int side, int64_t price, int64_t qty, bint execute, int64_t *out_left) noexcept nogil
     cdef int c_draw_unknown(self, int kind, int side, int64_t price, int64_t qty) noexcept nogil
+    cdef int c_set_anon(self, int side, int64_t price, int64_t qty) noexcept nogil
     cdef inline void c_touch(self, int side, int64_t *price, int64_t *qty) noexcept nogil:
         """The best level of `side`: its price and total qty, (0, 0) when empty."""
         cdef lob_ladder *lad = &self.ladder[side]

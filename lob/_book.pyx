@@ -93,7 +93,7 @@ cdef class OrderBook:
         lob_i128_zero(&self.flow_notional)
         self.busy = False
         self.last_rejected = {}
-        self.draw_unknown = False
+        self.draw_unknown = True
 
     def __init__(self, allow_cross=False):
         """Make an empty book.
@@ -324,6 +324,23 @@ cdef class OrderBook:
             return E_UNKNOWN
         return self.c_draw(side, price, qty, kind == 4, &left)
 
+    cdef int c_set_anon(self, int side, int64_t price, int64_t qty) noexcept nogil:
+        """The anonymous qty at (side, price) becomes qty (>= 0): an ANON event."""
+        cdef uint32_t level
+        cdef int64_t current = 0, left
+        if <unsigned>side > 1:
+            return E_SIDE
+        if qty < 0:
+            return E_QTY
+        level = lob_pxmap_find(&self.pxmap[side], price)
+        if level != LOB_PXMAP_EMPTY:
+            current = self.levels[level].anon
+        if qty > current:
+            return self.c_seed(side, price, qty - current)
+        if qty < current:
+            return self.c_draw(side, price, current - qty, False, &left)
+        return OK
+
     # ------------------------------------------------------------------
     # C level: signals
 
@@ -525,6 +542,20 @@ cdef class OrderBook:
         cdef int64_t p = to_int64(price, "price")
         cdef int64_t q = to_int64(qty, "qty")
         cdef int status = self.c_seed(s, p, q)
+        if status:
+            self.raise_status(status, 0, s, p, q, side)
+
+    def set_anonymous(self, side, price, qty):
+        """Make the anonymous qty at (side, price) `qty` (>= 0 shares): what
+        an ANON event does.  0 removes it (the level goes if no known order
+        rests there)."""
+        self.guard()
+        cdef int s = to_side(side)
+        cdef int64_t p = to_int64(price, "price")
+        cdef int64_t q = to_int64(qty, "qty")
+        cdef int status = self.c_set_anon(s, p, q)
+        if status == E_QTY:
+            raise ValueError(f"qty must be >= 0, got {q}")
         if status:
             self.raise_status(status, 0, s, p, q, side)
 

@@ -12,6 +12,7 @@ cdef enum:
     TRADE = 5
     MODIFY = 6
     CLEAR = 7
+    ANON = 8
 
 
 cdef packed struct Event:

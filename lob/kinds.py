@@ -1,7 +1,7 @@
 """Sides and event kinds of the contract, as IntEnums and plain ints."""
 from enum import IntEnum
 
-__all__ = ["Side", "EventKind", "BID", "ASK", "NO_AGGRESSOR", "ADD", "REDUCE", "CANCEL", "EXECUTE", "TRADE", "MODIFY", "CLEAR"]
+__all__ = ["Side", "EventKind", "BID", "ASK", "NO_AGGRESSOR", "ADD", "REDUCE", "CANCEL", "EXECUTE", "TRADE", "MODIFY", "CLEAR", "ANON"]
 
 
 class Side(IntEnum):
@@ -21,6 +21,7 @@ class EventKind(IntEnum):
     TRADE = 5     # a trade print that touches no visible order
     MODIFY = 6    # cancel-replace
     CLEAR = 7     # the venue cleared the book
+    ANON = 8      # the anonymous qty at (side, price) becomes qty (a snapshot's level size)
 
 
 BID = 0
@@ -34,3 +35,6 @@ EXECUTE = 4
 TRADE = 5
 MODIFY = 6
 CLEAR = 7
+#: Event kind 8: the anonymous (id-less) qty at (side, price) becomes the
+#: event's qty (>= 0), as a level snapshot says; seeding and resyncs.
+ANON = 8

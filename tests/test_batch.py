@@ -10,12 +10,16 @@ from lob.cli import replay_calls
 
 CALLS = {
     lob.ADD: lambda b, e: b.add(e["order_id"], e["side"], e["price"], e["qty"]),
-    lob.REDUCE: lambda b, e: b.reduce(e["order_id"], e["qty"]),
-    lob.CANCEL: lambda b, e: b.cancel(e["order_id"]),
-    lob.EXECUTE: lambda b, e: b.execute(e["order_id"], e["qty"]),
+    lob.REDUCE: lambda b, e: b.reduce(e["order_id"], e["qty"]) if e["order_id"] in b else b.cancel_anonymous(
+        e["side"], e["price"], e["qty"]),
+    lob.CANCEL: lambda b, e: b.cancel(e["order_id"]) if e["order_id"] in b else b.cancel_anonymous(
+        e["side"], e["price"], e["qty"]),
+    lob.EXECUTE: lambda b, e: b.execute(e["order_id"], e["qty"]) if e["order_id"] in b else b.execute_anonymous(
+        e["side"], e["price"], e["qty"]),
     lob.TRADE: lambda b, e: b.trade(e["side"], e["price"], e["qty"]),
     lob.MODIFY: lambda b, e: b.modify(e["order_id"], e["price"], e["qty"]),
     lob.CLEAR: lambda b, e: b.clear(),
+    lob.ANON: lambda b, e: b.set_anonymous(e["side"], e["price"], e["qty"]),
 }
 
 
@@ -48,7 +52,7 @@ def assert_same_books(a, b):
 
 events_strategy = st.lists(
     st.tuples(
-        st.integers(1, 8),                 # kind (8 is invalid)
+        st.integers(1, 9),                 # kind (9 is invalid)
         st.integers(-1, 2),                # side (-1, 2 invalid)
         st.integers(0, 12),                # order_id: a small pool, so ids repeat
         st.integers(95, 105),              # price near a touch
