@@ -12,14 +12,17 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent
 # extension -> the files besides its .pyx that it is compiled from
-BOOK = ["lob/_book.pxd", "lob/_convert.pxd", "src/lob_idmap.h", "src/lob_ladder.h", "src/lob_pxmap.h",
+CORE = ["lob/_core.pxd", "lob/_events.pxd", "lob/_convert.pxd", "src/lob_book.h", "src/lob_status.h",
+        "src/lob_event.h", "src/lob_signals.h", "src/lob_idmap.h", "src/lob_ladder.h", "src/lob_pxmap.h",
         "src/lob_i128.h"]
+BOOK = CORE + ["lob/_book.pxd"]
 EXTENSIONS = {
+    "lob._events": ["lob/_events.pxd", "src/lob_event.h"],
     "lob._book": BOOK,
-    "lob._batch": BOOK + ["lob/_events.pxd", "lob/_apply.pxd", "src/lob_clock.h"],
-    "lob._synth": BOOK + ["lob/_events.pxd", "src/lob_rng.h"],
-    "lob._lobster": ["lob/_events.pxd"],
-    "lob._itch": BOOK + ["lob/_events.pxd", "lob/_apply.pxd", "src/lob_refmap.h", "src/lob_be.h"],
+    "lob._batch": BOOK + ["src/lob_clock.h"],
+    "lob._synth": CORE + ["src/lob_rng.h"],
+    "lob._lobster": ["lob/_events.pxd", "src/lob_event.h"],
+    "lob._itch": BOOK + ["src/lob_refmap.h", "src/lob_be.h"],
     "lob._engine": BOOK + ["lob/_engine.pxd"],
     "lob._floor": [],
 }

@@ -16,6 +16,7 @@ HOT = {
     "embedsignature": True,
 }
 MODULES = {
+    "lob._events": HOT,
     "lob._book": HOT,
     "lob._synth": HOT,
     "lob._batch": HOT,

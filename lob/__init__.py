@@ -6,13 +6,16 @@
 
 See the README and the API contract for the whole surface.
 """
-from lob._book import OrderBook
+from lob._book import BookView, OrderBook
 from lob._engine import OUTCOMES, STP_MODES, MatchingEngine, Report
 from lob.depth import Depth
-from lob.engine_order import EngineOrder
-from lob.dtypes import EVENT_DTYPE, FEATURE_DTYPE, FILL_DTYPE, ORDER_DTYPE, REPORT_DTYPE, SELF_TRADE_DTYPE, feature_dtype
-from lob.errors import CrossedBookError, DuplicateOrderError, EventError, LobError, UnknownOrderError
-from lob.kinds import ADD, ANON, ASK, BID, CANCEL, CLEAR, EXECUTE, MODIFY, NO_AGGRESSOR, REDUCE, TRADE, EventKind, Side
+from lob.orders import EngineOrder, RestingOrder
+from lob.dtypes import (EVENT_DTYPE, FEATURE_DTYPE, FILL_DTYPE, ORDER_DTYPE, REPORT_DTYPE, SELF_TRADE_DTYPE,
+                        feature_dtype)
+from lob.errors import (CrossedBookError, DuplicateOrderError, EventError, LobError, ParseError,
+                        UnknownOrderError)
+from lob.kinds import (ADD, ANON, ASK, BID, CANCEL, CLEAR, EXECUTE, MODIFY, NO_AGGRESSOR, REDUCE, TRADE, EventKind,
+                       Outcome, RequestKind, Side, StpMode, Tif)
 from lob import synth
 
 try:
@@ -21,10 +24,11 @@ except ImportError:  # a source tree that was never built
     __version__ = "0.0.0+unknown"
 
 __all__ = [
-    "OrderBook", "MatchingEngine", "Report", "OUTCOMES", "STP_MODES", "EngineOrder", "Depth", "EVENT_DTYPE", "FEATURE_DTYPE", "FILL_DTYPE",
-    "ORDER_DTYPE", "REPORT_DTYPE", "SELF_TRADE_DTYPE",
+    "OrderBook", "BookView", "MatchingEngine", "Report", "OUTCOMES", "STP_MODES", "EngineOrder", "RestingOrder",
+    "Depth", "EVENT_DTYPE", "FEATURE_DTYPE", "FILL_DTYPE", "ORDER_DTYPE", "REPORT_DTYPE", "SELF_TRADE_DTYPE",
     "feature_dtype",
-    "LobError", "UnknownOrderError", "DuplicateOrderError", "CrossedBookError", "EventError",
-    "Side", "EventKind", "BID", "ASK", "NO_AGGRESSOR", "ADD", "REDUCE", "CANCEL", "EXECUTE", "TRADE", "MODIFY", "CLEAR", "ANON",
+    "LobError", "UnknownOrderError", "DuplicateOrderError", "CrossedBookError", "EventError", "ParseError",
+    "Side", "EventKind", "Tif", "StpMode", "RequestKind", "Outcome",
+    "BID", "ASK", "NO_AGGRESSOR", "ADD", "REDUCE", "CANCEL", "EXECUTE", "TRADE", "MODIFY", "CLEAR", "ANON",
     "synth", "__version__",
 ]

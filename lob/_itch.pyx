@@ -18,26 +18,31 @@ Crosses are also kept as records with their cross type, as are the stock
 directory (R), system events (S) and trading actions (H).  The parser keeps
 each live order's side and shares, so it needs no book, and it carries a
 partial message from one chunk to the next, so files larger than memory
-stream through it.  Bad input raises ValueError naming the byte offset and
-the message type; it never reads outside the buffer.
+stream through it.  Bad input raises lob.ParseError (a ValueError) naming the
+byte offset and the message type, and the parser takes no more input; it
+never reads outside the buffer.
 """
 from libc.stdint cimport int64_t, uint64_t, uint32_t, uint16_t, uint8_t, INT64_MAX
 from libc.string cimport memset
 
 from lob._events cimport Event, ADD, REDUCE, CANCEL, EXECUTE, TRADE
-from lob._book cimport OrderBook, E_NOMEM, E_FULL
-from lob._apply cimport apply_one
+from lob._core cimport lob_book, lob_book_apply, core_enter, core_leave, LOB_FATAL
+from lob._book cimport OrderBook
 
 import numpy as np
 
+import lob._events  # checks the event layout
 from lob._batch import book_table
 from lob.dtypes import EVENT_DTYPE
+from lob.errors import REASONS, error as _error
 
-REASONS = {1: "bad_side", 2: "bad_qty", 3: "qty_above_resting", 4: "duplicate_id", 5: "unknown_id",
-           6: "crossed", 9: "bad_kind", 10: "overflow"}
-
-if sizeof(Event) != EVENT_DTYPE.itemsize:
-    raise ImportError(f"lob._events.Event is {sizeof(Event)} bytes, EVENT_DTYPE {EVENT_DTYPE.itemsize}")
+# parse failures (lob.errors.FAILURES)
+cdef enum:
+    P_TYPE = 22
+    P_RANGE = 25
+    P_TRUNCATED = 26
+    P_LENGTH = 27
+    P_SIDE = 20
 
 cdef extern from "lob_refmap.h":
     ctypedef struct lob_refmap_entry:
@@ -97,7 +102,8 @@ cdef struct Sink:
     Event *ev
     uint16_t *loc
     Py_ssize_t k
-    size_t *books             # OrderBook pointers by locate (0: none), or NULL
+    Py_ssize_t cap            # rows of ev / loc
+    size_t *books             # lob_book pointers by locate (0: none), or NULL
     Py_ssize_t nbooks
     Py_ssize_t passed
     Py_ssize_t rejected[16]
@@ -110,6 +116,9 @@ cdef inline void put(Sink *sink, unsigned int locate, int64_t ts, int kind, int 
     cdef Event *ev
     cdef int status
     if sink.books == NULL:
+        if sink.k >= sink.cap:    # feed() sizes the arrays exactly; never write past them
+            sink.fatal = 7
+            return
         ev = &sink.ev[sink.k]
         sink.loc[sink.k] = locate
         sink.k += 1
@@ -125,12 +134,12 @@ cdef inline void put(Sink *sink, unsigned int locate, int64_t ts, int kind, int 
         if <Py_ssize_t>locate >= sink.nbooks or sink.books[locate] == 0:
             sink.passed += 1
             return
-        status = apply_one(<OrderBook><void *>sink.books[locate], ev)
+        status = lob_book_apply(<lob_book *>sink.books[locate], ev)
         if status:
-            if status == E_NOMEM or status == E_FULL:
+            if LOB_FATAL(status):
                 sink.fatal = status
             else:
-                sink.rejected[status] += 1
+                sink.rejected[status & 15] += 1
 
 
 cdef Py_ssize_t hop(const unsigned char *b, Py_ssize_t n, Py_ssize_t *events) noexcept nogil:
@@ -167,12 +176,14 @@ cdef class ItchParser:
     cdef public list system_events
     cdef public list trading_actions
     cdef public list crosses
+    cdef public str source            # the file's name, for error messages
+    cdef readonly bint failed          # a parse error stopped it: it takes no more input
     # set only while feed_books runs
     cdef object _new_book
-    cdef list _books
+    cdef object _books
     cdef list _held
 
-    def __cinit__(self):
+    def __cinit__(self, source="<bytes>"):
         if lob_refmap_init(&self.refs) != 0:
             raise MemoryError("ItchParser: cannot allocate the order map")
         self.carry = b""
@@ -184,6 +195,21 @@ cdef class ItchParser:
         self.system_events = []
         self.trading_actions = []
         self.crosses = []
+        self.source = str(source)
+        self.failed = False
+
+    def __init__(self, source="<bytes>"):
+        """A parser at byte offset 0; `source` names the input in error messages."""
+
+    cdef int parse_error(self, int code, Py_ssize_t offset, str detail) except -1:
+        self.failed = True
+        raise _error(code, source=self.source, offset=offset, detail=detail)
+
+    cdef int check_usable(self) except -1:
+        if self.failed:
+            raise RuntimeError(f"{self.source}: the ITCH parser stopped at a parse error (byte offset "
+                               f"{self.offset}); make a new ItchParser")
+        return 0
 
     def __dealloc__(self):
         lob_refmap_free(&self.refs)
@@ -225,11 +251,15 @@ cdef class ItchParser:
         """Parse a _split(): the head, then the rest of data; keep the tail."""
         cdef const unsigned char[::1] view = split[0]
         cdef Py_ssize_t start = split[2], n = view.shape[0], pos = 0
-        if split[1] is not None:
-            self._parse(<bytes>split[1], len(<bytes>split[1]), sink)
-            self.carry = b""
-        if n > start:
-            pos = self._parse(&view[start], n - start, sink)
+        try:
+            if split[1] is not None:
+                self._parse(<bytes>split[1], len(<bytes>split[1]), sink)
+                self.carry = b""
+            if n > start:
+                pos = self._parse(&view[start], n - start, sink)
+        except BaseException:
+            self.failed = True      # mid-message state: no more input makes sense
+            raise
         self.carry = bytes(view[start + pos:])
         return 0
 
@@ -240,6 +270,7 @@ cdef class ItchParser:
         cdef Py_ssize_t cap = 0, events_in
         cdef const unsigned char[::1] view
         cdef Sink sink
+        self.check_usable()
         split = self._split(data)
         if split is None:
             return np.empty(0, dtype=EVENT_DTYPE), np.empty(0, dtype=np.uint16)
@@ -258,20 +289,27 @@ cdef class ItchParser:
         memset(&sink, 0, sizeof(sink))
         sink.ev = <Event *>&event_bytes[0] if cap else NULL
         sink.loc = &loc[0] if cap else NULL
+        sink.cap = cap
         self._run(split, &sink)
+        if sink.fatal:
+            raise RuntimeError("ItchParser.feed: more events than its messages can make (a bug)")
         if sink.k < cap:   # unknown references or non-printable executions
             return events[:sink.k].copy(), locates[:sink.k].copy()
         return events, locates
 
-    def feed_books(self, data, list books, new_book=None):
+    def feed_books(self, data, books, new_book=None):
         """Parse `data` and apply each event straight to books[locate] (a
         list of OrderBook or None by stock locate; events of other stocks are
         passed over), with no event array in between: the fastest parse +
         replay.  new_book(locate, symbol), if given, is called at each stock
         directory message (R) whose slot is None and may return a new
-        OrderBook, which goes into `books` (the list is changed in place).
+        OrderBook, which goes into `books` (the list is changed in place; a
+        callback that changes the list's length raises RuntimeError).
         Refused events are skipped; returns ({reason: count}, passed over)."""
         cdef Sink sink
+        self.check_usable()
+        if not isinstance(books, list):
+            raise TypeError(f"books must be a list of OrderBook or None, got {type(books).__name__}")
         split = self._split(data)
         if split is None:
             return {}, 0
@@ -280,17 +318,18 @@ cdef class ItchParser:
         memset(&sink, 0, sizeof(sink))
         sink.books = &slots[0]
         sink.nbooks = len(books)
-        for book in held:   # no other thread may touch them (the loop holds the GIL, but keeps the contract)
-            (<OrderBook>book).busy = True
-        self._new_book, self._books, self._held = new_book, books, held
+        self._new_book, self._books, self._held = new_book, books, []
         try:
+            for book in held:   # no other thread may touch them while their events go in
+                core_enter((<OrderBook>book).core)
+                self._held.append(book)
             self._run(split, &sink)
         finally:
+            for book in self._held:        # the entered ones, and any new_book made
+                core_leave((<OrderBook>book).core)
             self._new_book = self._books = self._held = None
-            for book in held:
-                (<OrderBook>book).busy = False
         if sink.fatal:
-            raise MemoryError("ItchParser.feed_books: out of memory")
+            raise _error(sink.fatal)
         return ({REASONS.get(code, str(code)): int(sink.rejected[code]) for code in range(16) if sink.rejected[code]},
                 int(sink.passed))
 
@@ -305,6 +344,7 @@ cdef class ItchParser:
         cdef uint64_t ref, new_ref
         cdef uint32_t shares, price
         cdef lob_refmap_entry *e
+        cdef int64_t base = self.offset
         while pos + 2 <= n:
             mlen = <unsigned int>be(b + pos, 2)
             if pos + 2 + mlen > n:
@@ -324,15 +364,14 @@ cdef class ItchParser:
                     lob_refmap_prefetch(&self.refs, lob_be64(b + ahead + 13))
                 ahead += 2 + (lob_be16(b + ahead) if ahead + 2 <= n else 0)
             if mlen == 0:
-                raise ValueError(f"ITCH: byte offset {self.offset + pos}: zero-length message")
+                self.parse_error(P_LENGTH, base + pos, "zero-length message (ITCH 5.0)")
             m = b + pos + 2
             t = m[0]
             if LENGTH[t] == 0:
-                raise ValueError(f"ITCH: byte offset {self.offset + pos}: unknown message type {chr(t)!r} "
-                                 f"(0x{t:02x})")
+                self.parse_error(P_TYPE, base + pos, f"unknown message type {chr(t)!r} (0x{t:02x}; not ITCH 5.0)")
             if mlen != LENGTH[t]:
-                raise ValueError(f"ITCH: byte offset {self.offset + pos}: message type {chr(t)!r} must be "
-                                 f"{LENGTH[t]} bytes, the length field says {mlen}")
+                self.parse_error(P_LENGTH, base + pos, f"message type {chr(t)!r} must be {LENGTH[t]} "
+                                 f"bytes, the length field says {mlen}")
             self.type_counts[t] += 1
             locate = <unsigned int>be(m + 1, 2)
             ts = <int64_t>be(m + 5, 6)
@@ -340,8 +379,8 @@ cdef class ItchParser:
                 ref = be(m + 11, 8)
                 side = 0 if m[19] == 66 else 1
                 if m[19] != 66 and m[19] != 83:
-                    raise ValueError(f"ITCH: byte offset {self.offset + pos}: message type {chr(t)!r}: "
-                                     f"side must be 'B' or 'S', got {chr(m[19])!r}")
+                    self.parse_error(P_SIDE, base + pos, f"message type {chr(t)!r}: side must be 'B' "
+                                     f"or 'S', got {chr(m[19])!r}")
                 shares = <uint32_t>be(m + 20, 4)
                 price = <uint32_t>be(m + 32, 4)
                 if lob_refmap_put(&self.refs, ref, side, shares) != 0:
@@ -390,8 +429,8 @@ cdef class ItchParser:
                     put(sink, locate, ts, ADD, side, new_ref, price, shares)
             elif t == 80:                  # P: a non-displayed order traded
                 if m[19] != 66 and m[19] != 83:
-                    raise ValueError(f"ITCH: byte offset {self.offset + pos}: message type 'P': "
-                                     f"side must be 'B' or 'S', got {chr(m[19])!r}")
+                    self.parse_error(P_SIDE, base + pos, f"message type 'P': side must be 'B' or 'S', "
+                                     f"got {chr(m[19])!r}")
                 side = 0 if m[19] == 66 else 1
                 put(sink, locate, ts, TRADE, 1 - side, 0, <uint32_t>be(m + 32, 4), <uint32_t>be(m + 20, 4))
             elif t == 82:                  # R: stock directory
@@ -400,14 +439,16 @@ cdef class ItchParser:
                 if (self._new_book is not None and <Py_ssize_t>locate < sink.nbooks
                         and sink.books[locate] == 0):
                     book = self._new_book(locate, symbol)
+                    if len(self._books) != sink.nbooks:
+                        raise RuntimeError(f"feed_books: new_book changed the length of the books list "
+                                           f"({sink.nbooks} -> {len(self._books)})")
                     if book is not None:
                         if not isinstance(book, OrderBook):
                             raise TypeError(f"new_book returned {type(book).__name__}, not an OrderBook")
-                        (<OrderBook>book).guard()
-                        (<OrderBook>book).busy = True
+                        core_enter((<OrderBook>book).core)
                         self._held.append(book)
-                        self._books[locate] = book
-                        sink.books[locate] = <size_t><void *>book
+                        self._books[locate] = book     # a checked store: the list is a plain object here
+                        sink.books[locate] = <size_t>(<OrderBook>book).core
             elif t == 83:                  # S: system event
                 self.system_events.append((ts, chr(m[11])))
             elif t == 72:                  # H: trading action
@@ -416,23 +457,22 @@ cdef class ItchParser:
             elif t == 81:                  # Q: cross trade, no aggressor
                 ref = be(m + 11, 8)        # shares: 8 bytes in Q
                 if ref > <uint64_t>INT64_MAX:
-                    raise ValueError(f"ITCH: byte offset {self.offset + pos}: message type 'Q': "
-                                     f"{ref} shares is beyond int64")
+                    self.parse_error(P_RANGE, base + pos, f"message type 'Q': {ref} shares is beyond int64")
                 self.crosses.append((locate, ts, <uint32_t>be(m + 27, 4), <int64_t>ref, chr(m[39])))
                 if ref:
                     put(sink, locate, ts, TRADE, 2, 0, <uint32_t>be(m + 27, 4), <int64_t>ref)
             pos += 2 + mlen
-        self.offset += pos
+        self.offset = base + pos
         return pos
 
     def finish(self):
-        """End of input: raises ValueError if a message was cut short."""
+        """End of input: raises lob.ParseError if a message was cut short."""
         cdef const unsigned char *b
         if not self.carry:
             return
         b = self.carry
         if len(self.carry) < 3:
-            raise ValueError(f"ITCH: byte offset {self.offset}: truncated message "
-                             f"({len(self.carry)} bytes left, less than a length field and a type)")
-        raise ValueError(f"ITCH: byte offset {self.offset}: truncated message of type {chr(b[2])!r}: "
-                         f"the length field says {be(b, 2)} bytes, {len(self.carry) - 2} are left")
+            self.parse_error(P_TRUNCATED, self.offset, f"truncated message ({len(self.carry)} bytes left, less "
+                             f"than a length field and a type)")
+        self.parse_error(P_TRUNCATED, self.offset, f"truncated message of type {chr(b[2])!r}: the length "
+                         f"field says {be(b, 2)} bytes, {len(self.carry) - 2} are left")

@@ -1,22 +1,20 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """The C loop behind lob.synth.generate: a seeded L3 event stream.
 
-It drives a private OrderBook through its C-level methods, so every event it
+It drives a private book core (src/lob_book.h) directly, so every event it
 writes is valid against the book state it has built (cancels and executions
 name resting orders, adds never cross) and the stream replays cleanly.
 """
 from libc.stdint cimport int64_t, uint64_t, uint32_t
 from libc.stdlib cimport malloc, free
 
-from lob._book cimport OrderBook, Order, Level, LOB_NIL, lob_ladder
+from lob._core cimport *
 from lob._events cimport Event, ADD, REDUCE, CANCEL, EXECUTE, TRADE, MODIFY
 
 import numpy as np
 
+import lob._events  # checks the event layout
 from lob.dtypes import EVENT_DTYPE
-
-if sizeof(Event) != EVENT_DTYPE.itemsize:  # the C struct must mirror the dtype
-    raise ImportError(f"lob._events.Event is {sizeof(Event)} bytes, EVENT_DTYPE {EVENT_DTYPE.itemsize}")
 
 cdef extern from "lob_rng.h":
     ctypedef struct lob_rng:
@@ -27,9 +25,8 @@ cdef extern from "lob_rng.h":
     uint64_t lob_rng_geometric(lob_rng *r, double p, uint64_t cap) nogil
 
 
-cdef inline int64_t best_price(OrderBook book, int side) noexcept nogil:
-    cdef lob_ladder *lad = &book.ladder[side]
-    return book.levels[lad.levels[lad.n - 1]].price
+cdef inline int64_t best_price(const lob_book *book, int side) noexcept nogil:
+    return lob_book_best(book, side)
 
 
 cdef struct Live:
@@ -72,7 +69,8 @@ def generate_into(out, uint64_t seed, int64_t start_price, int64_t tick,
     cdef Py_ssize_t n = out.shape[0], i
     cdef unsigned char[::1] raw = out.view(np.uint8).reshape(-1)
     cdef Event *events = <Event *>&raw[0] if n else NULL
-    cdef OrderBook book = OrderBook()
+    cdef lob_book core
+    cdef lob_book *book = &core
     cdef lob_rng rng
     cdef Live live
     cdef int64_t mid = start_price, price, qty, anchor, ts = start_ts, left
@@ -86,9 +84,10 @@ def generate_into(out, uint64_t seed, int64_t start_price, int64_t tick,
     live.n = 0
     live.ids = <uint64_t *>malloc((n + 1) * sizeof(uint64_t))
     live.index_of = <uint32_t *>malloc((n + 1) * sizeof(uint32_t))
-    if live.ids == NULL or live.index_of == NULL:
+    if live.ids == NULL or live.index_of == NULL or lob_book_init(book, 0, 1, 0, 0) != LOB_OK:
         free(live.ids)
         free(live.index_of)
+        lob_book_free(book)
         raise MemoryError("lob.synth: cannot allocate the generator state")
     try:
         with nogil:
@@ -127,7 +126,7 @@ def generate_into(out, uint64_t seed, int64_t start_price, int64_t tick,
                         side = <int>(lob_rng_next(&rng) & 1)
                     else:
                         oid = live.ids[lob_rng_below(&rng, live.n)]
-                        slot = book.c_find(oid)
+                        slot = lob_book_find(book, oid)
                         side = <int>book.levels[book.orders[slot].level].side
                     # anchor at the mid, never through the far touch
                     anchor = mid
@@ -143,24 +142,24 @@ def generate_into(out, uint64_t seed, int64_t start_price, int64_t tick,
                     price = anchor - price if side == 0 else anchor + price
                     qty = draw_qty(&rng, lot)
                     if kind == ADD:
-                        status = book.c_add(oid, side, price, qty)
+                        status = lob_book_add(book, oid, side, price, qty)
                         live_push(&live, oid)
                     else:
-                        status = book.c_modify(oid, price, qty)
+                        status = lob_book_modify(book, oid, price, qty)
                 elif kind == CANCEL:
                     oid = live.ids[lob_rng_below(&rng, live.n)]
-                    slot = book.c_find(oid)
+                    slot = lob_book_find(book, oid)
                     side = <int>book.levels[book.orders[slot].level].side
                     price = book.levels[book.orders[slot].level].price
-                    status = book.c_cancel(oid, &qty)
+                    status = lob_book_cancel(book, oid, &qty)
                     live_remove(&live, oid)
                 elif kind == REDUCE:
                     oid = live.ids[lob_rng_below(&rng, live.n)]
-                    slot = book.c_find(oid)
+                    slot = lob_book_find(book, oid)
                     side = <int>book.levels[book.orders[slot].level].side
                     price = book.levels[book.orders[slot].level].price
                     qty = 1 + <int64_t>lob_rng_below(&rng, <uint64_t>book.orders[slot].qty)
-                    status = book.c_reduce(oid, qty, &left)
+                    status = lob_book_reduce(book, oid, qty, &left)
                     if left == 0:
                         live_remove(&live, oid)
                 elif kind == EXECUTE:
@@ -174,7 +173,7 @@ def generate_into(out, uint64_t seed, int64_t start_price, int64_t tick,
                     qty = book.orders[slot].qty
                     if qty > 1 and lob_rng_uniform(&rng) < 0.2:
                         qty = 1 + <int64_t>lob_rng_below(&rng, <uint64_t>(qty - 1))
-                    status = book.c_execute(oid, qty, &left)
+                    status = lob_book_execute(book, oid, qty, &left)
                     if left == 0:
                         live_remove(&live, oid)
                 else:  # TRADE: a hidden print at the touch; side is the aggressor
@@ -184,15 +183,16 @@ def generate_into(out, uint64_t seed, int64_t start_price, int64_t tick,
                     if book.ladder[1 - side].n:
                         price = best_price(book, 1 - side)
                     qty = draw_qty(&rng, lot)
-                    status = book.c_trade(side, price, qty)
+                    status = lob_book_trade(book, side, price, qty)
                 if status != 0:
                     break
                 ev.side = side
                 ev.order_id = oid
                 ev.price = price
                 ev.qty = qty
-        if status != 0:
+        if status != 0:   # generate() checked the parameters: a refusal here is a bug
             raise RuntimeError(f"lob.synth generated an invalid event at {i} (status {status}): a bug")
     finally:
         free(live.ids)
         free(live.index_of)
+        lob_book_free(book)

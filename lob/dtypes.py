@@ -1,7 +1,7 @@
 """NumPy structured dtypes of lobcore's arrays."""
 import numpy as np
 
-__all__ = ["EVENT_DTYPE", "FEATURE_DTYPE", "FILL_DTYPE", "ORDER_DTYPE", "REPORT_DTYPE", "SELF_TRADE_DTYPE", "feature_dtype"]
+__all__ = ["EVENT_DTYPE", "FEATURE_DTYPE", "SIGNAL_FIELDS", "FILL_DTYPE", "ORDER_DTYPE", "REPORT_DTYPE", "SELF_TRADE_DTYPE", "feature_dtype"]
 
 #: One book event (see lob.EventKind). For MODIFY, price/qty are the new
 #: values; for TRADE, side is the aggressor's and order_id is ignored; for
@@ -21,19 +21,33 @@ EVENT_DTYPE = np.dtype(
 )
 
 
-def feature_dtype(depth: int = 0) -> np.dtype:
-    """The row of OrderBook.apply(events, depth): top of book and signals after
-    each event, plus `depth` levels a side (best first, padded with 0).
+#: The signal fields of a feature row (signals=True), after the depth arrays;
+#: ofi_levels (shape (M,)) follows ofi when the book keeps M > 1 levels.
+SIGNAL_FIELDS = ("ofi", "ofi_levels", "trade_imbalance", "volume_delta_ewm", "rolling_vwap",
+                 "vwap_deviation_bps", "run_qty", "absorbed_bid", "absorbed_ask", "run_levels")
 
-    Every field is 8 bytes, so the row is packed and C writes it by offset:
-    ts, best_bid, best_bid_qty, best_ask, best_ask_qty (int64; price 0 with
-    qty 0 for an empty side), microprice, imbalance (float64, top level, nan
-    where undefined), volume_delta (int64), then bid_price, bid_qty,
-    ask_price, ask_qty, each int64 of shape (depth,).
+
+def feature_dtype(depth: int = 0, signals: bool = False, ofi_levels: int = 1) -> np.dtype:
+    """The row of OrderBook.apply(events, depth, signals=...): top of book and
+    signals after each event, plus `depth` levels a side (best first, padded
+    with 0).
+
+    Packed, C writes it by offset.  ts, best_bid, best_bid_qty, best_ask,
+    best_ask_qty (int64; price 0 with qty 0 for an empty side), microprice,
+    imbalance (float64, top level, nan where undefined), volume_delta
+    (int64), then bid_price, bid_qty, ask_price, ask_qty, each int64 of shape
+    (depth,).  With signals: ofi (int64, saturated at the int64 bounds),
+    ofi_levels (int64, shape (ofi_levels,), only when ofi_levels > 1),
+    trade_imbalance, volume_delta_ewm, rolling_vwap, vwap_deviation_bps
+    (float64), run_qty, absorbed_bid, absorbed_ask (int64), run_levels
+    (int32): see docs/signals.md.
     """
     depth = int(depth)
+    ofi_levels = int(ofi_levels)
     if depth < 0:
         raise ValueError(f"depth must be >= 0, got {depth}")
+    if not 1 <= ofi_levels <= 10:
+        raise ValueError(f"ofi_levels must be 1 to 10, got {ofi_levels}")
     fields = [
         ("ts", "<i8"),
         ("best_bid", "<i8"),
@@ -46,6 +60,13 @@ def feature_dtype(depth: int = 0) -> np.dtype:
     ]
     if depth:
         fields += [(name, "<i8", (depth,)) for name in ("bid_price", "bid_qty", "ask_price", "ask_qty")]
+    if signals:
+        fields.append(("ofi", "<i8"))
+        if ofi_levels > 1:
+            fields.append(("ofi_levels", "<i8", (ofi_levels,)))
+        fields += [("trade_imbalance", "<f8"), ("volume_delta_ewm", "<f8"), ("rolling_vwap", "<f8"),
+                   ("vwap_deviation_bps", "<f8"), ("run_qty", "<i8"), ("absorbed_bid", "<i8"),
+                   ("absorbed_ask", "<i8"), ("run_levels", "<i4")]
     return np.dtype(fields)
 
 

@@ -177,6 +177,8 @@ def error(code: int, *, order_id: Optional[int] = None, side: Optional[int] = No
         other_name=_side_name(1 - side) if side in (0, 1) else "opposite")
     if anonymous and code == 5:
         message = f"no anonymous qty rests at {_side_name(side)} price={price}"
+    elif code == 1 and kind == 5:
+        message = f"side must be 0 (BID), 1 (ASK) or 2 (NO_AGGRESSOR), got {side}"
     if failure.exception is ParseError:
         where = f"line {line}" if line is not None else (f"byte offset {offset}" if offset is not None else "")
         prefix = f"{source}: {where}: " if where else f"{source}: "

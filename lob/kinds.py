@@ -1,7 +1,7 @@
 """Sides and event kinds of the contract, as IntEnums and plain ints."""
 from enum import IntEnum
 
-__all__ = ["Side", "EventKind", "BID", "ASK", "NO_AGGRESSOR", "ADD", "REDUCE", "CANCEL", "EXECUTE", "TRADE", "MODIFY", "CLEAR", "ANON"]
+__all__ = ["Side", "EventKind", "Tif", "StpMode", "RequestKind", "Outcome", "BID", "ASK", "NO_AGGRESSOR", "ADD", "REDUCE", "CANCEL", "EXECUTE", "TRADE", "MODIFY", "CLEAR", "ANON"]
 
 
 class Side(IntEnum):
@@ -22,6 +22,44 @@ class EventKind(IntEnum):
     MODIFY = 6    # cancel-replace
     CLEAR = 7     # the venue cleared the book
     ANON = 8      # the anonymous qty at (side, price) becomes qty (a snapshot's level size)
+
+
+class Tif(IntEnum):
+    """Time in force of a MatchingEngine limit order (ORDER_DTYPE.tif)."""
+
+    GTC = 0       # the rest rests
+    IOC = 1       # the rest is dropped
+    FOK = 2       # all of it at once, or nothing
+
+
+class StpMode(IntEnum):
+    """Self-trade prevention: what a taker does when it meets a resting
+    order of its own owner (ORDER_DTYPE.stp; names as in lob.STP_MODES)."""
+
+    CANCEL_TAKER = 0
+    CANCEL_MAKER = 1
+    CANCEL_BOTH = 2
+    DECREMENT = 3
+
+
+class RequestKind(IntEnum):
+    """Kinds of MatchingEngine.submit_many requests (ORDER_DTYPE.kind)."""
+
+    LIMIT = 1
+    MARKET = 2
+    CANCEL = 3
+    MODIFY = 4
+
+
+class Outcome(IntEnum):
+    """What a request did (REPORT_DTYPE.status; names as in lob.OUTCOMES)."""
+
+    FILLED = 0
+    PARTIAL = 1
+    RESTING = 2
+    CANCELLED = 3
+    REJECTED = 4
+    REFUSED = 5   # submit_many(on_error="skip"): malformed, skipped
 
 
 BID = 0

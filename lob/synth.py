@@ -10,6 +10,29 @@ from lob.dtypes import EVENT_DTYPE
 __all__ = ["generate", "orders", "write_lobster", "write_itch"]
 
 
+_INT64 = 2**63
+
+
+def _check_ranges(n, start_price, tick, lot, start_ts, mean_gap_ns, first_id):
+    """Every price, qty, volume, ts and id the stream can reach fits its type:
+    refuse the parameters up front (ValueError naming the field) instead of
+    wrapping int64."""
+    # the mid drifts a tick per event at most; adds land up to 100,100 ticks
+    # beyond it (a far order), one more tick from the opposite touch
+    reach = (n + 100_102) * tick
+    if not -_INT64 <= start_price - reach and start_price + reach < _INT64:
+        raise ValueError(f"start_price={start_price} with tick={tick} over {n} events can pass int64: prices "
+                         f"reach start_price +- {reach}")
+    # qty is at most 61 lots; all of it could trade
+    if n * lot * 61 >= _INT64:
+        raise ValueError(f"lot={lot} over {n} events can take a volume past int64 (qty up to 61 lots)")
+    # each gap is at most 2 * mean_gap_ns + 1
+    if start_ts + n * (2 * int(mean_gap_ns) + 2) >= _INT64 or start_ts < -_INT64:
+        raise ValueError(f"start_ts={start_ts} with mean_gap_ns={mean_gap_ns} over {n} events can pass int64")
+    if not 0 <= first_id or first_id + n >= 2**64:
+        raise ValueError(f"first_id={first_id} with {n} events must keep ids in [0, 2**64)")
+
+
 def generate(
     n_events: int,
     seed: int = 0,
@@ -69,8 +92,10 @@ def generate(
             raise ValueError(f"{name} must be in [0, 1], got {p!r}")
     if p_reduce + p_modify + p_trade > 1.0:
         raise ValueError("p_reduce + p_modify + p_trade must be <= 1")
-    if mean_depth < 0 or mean_gap_ns < 0:
-        raise ValueError("mean_depth and mean_gap_ns must be >= 0")
+    for name, value in (("mean_depth", mean_depth), ("mean_gap_ns", mean_gap_ns)):
+        if not 0.0 <= value <= 1e15:   # also refuses nan and inf
+            raise ValueError(f"{name} must be in [0, 1e15], got {value!r}")
+    _check_ranges(n, int(start_price), int(tick), int(lot), int(start_ts), float(mean_gap_ns), int(first_id))
     out = np.zeros(n, dtype=EVENT_DTYPE)
     generate_into(out, int(seed) & 0xFFFFFFFFFFFFFFFF, int(start_price), int(tick), int(lot),
                   int(target_orders), float(p_execute), float(p_reduce), float(p_modify),

@@ -84,6 +84,26 @@ TIFS = ("GTC", "IOC", "FOK")
 STP_MODES = ("cancel_taker", "cancel_maker", "cancel_both", "decrement")
 
 
+def _merge_passes(passes):
+    """The fill rows of one level: the complete passes after the first summed
+    per maker (in the order of the first of them), every other pass as it is."""
+    out, merged, order = [], {}, []
+    for rows, complete in passes:
+        if complete:
+            for taker, maker, price, q, left in rows:
+                if maker not in merged:
+                    order.append(maker)
+                    merged[maker] = [taker, maker, price, 0, left]
+                merged[maker][3] += q
+                merged[maker][4] = left
+            continue
+        out += [tuple(merged.pop(m)) for m in order if m in merged]
+        order = []
+        out += rows
+    out += [tuple(merged.pop(m)) for m in order if m in merged]
+    return out
+
+
 def _check_stp(stp):
     if not (isinstance(stp, str) and stp in STP_MODES):
         raise ValueError(f"stp must be one of {STP_MODES}, got {stp!r}")
@@ -162,58 +182,88 @@ class ModelEngine:
     def _match(self, taker, side, limit, qty, owner, stp):
         """Trade `qty` of an incoming order; returns (left, fills, self_trades, stopped).
 
-        `stopped`: STP cancelled the taker's rest (cancel_taker / cancel_both)."""
+        `stopped`: STP cancelled the taker's rest (cancel_taker / cancel_both).
+        Fills are made one at a time, pass by pass through each level (the first
+        pass through the orders resting there, then passes through the refilled
+        icebergs); the rows of complete passes after the first are summed per
+        maker (one row each, in queue order), as the engine reports them."""
         other = 1 - side
         fills, stps = [], []
         left = qty
         while left > 0 and self._crosses(side, limit):
             best = self.book.best_ask if side == BID else self.book.best_bid
-            maker = self.book._levels[other][best][0]  # front of the queue
-            x = self._extra[maker]
-            visible = self.book._orders[maker][2]
-            if owner and x.owner == owner:
-                total = visible + x.hidden
-                if stp == "cancel_taker":
-                    stps.append((taker, maker, left, 0, total))
-                    return 0, fills, stps, True
-                if stp == "cancel_both":
-                    self._drop(maker)
-                    stps.append((taker, maker, left, total, 0))
-                    return 0, fills, stps, True
-                if stp == "cancel_maker":
-                    self._drop(maker)
-                    stps.append((taker, maker, 0, total, 0))
-                    continue
-                assert stp == "decrement", stp
-                d = min(left, total)
-                from_hidden = min(d, x.hidden)
-                x.hidden -= from_hidden
-                from_visible = d - from_hidden
-                if from_visible:
-                    if self.book.reduce(maker, from_visible) == 0:  # removes it at 0
-                        assert x.hidden == 0
-                        del self._extra[maker]
-                stps.append((taker, maker, d, d, total - d))
-                left -= d
-                continue
-            q = min(left, visible)
-            visible_left = self.book.execute(maker, q)  # aggressor = the maker's other side
-            if visible_left == 0:
-                if x.hidden > 0:  # refill at the back of its queue, same id
-                    shown = min(x.display, x.hidden)
-                    x.hidden -= shown
-                    x.partly = False
-                    self.book._insert(maker, other, best, shown)
-                    maker_left = shown + x.hidden
-                else:
-                    del self._extra[maker]
-                    maker_left = 0
-            else:
-                x.partly = x.display is not None
-                maker_left = visible_left + x.hidden
-            fills.append((taker, maker, best, q, maker_left))
-            left -= q
+            queue = list(self.book._levels[other][best])
+            passes = []                 # fill rows per pass, and whether the pass was complete
+            first = True
+            while queue and left > 0:
+                rows, complete = [], True
+                for maker in queue:
+                    if left == 0:
+                        complete = False
+                        break
+                    if maker not in self._extra:        # STP took it earlier in this pass
+                        continue
+                    x = self._extra[maker]
+                    visible = self.book._orders[maker][2]
+                    if owner and x.owner == owner:
+                        total = visible + x.hidden
+                        if stp == "cancel_taker":
+                            stps.append((taker, maker, left, 0, total))
+                            passes.append((rows, False))
+                            fills += self._merged(passes)
+                            return 0, fills, stps, True
+                        if stp == "cancel_both":
+                            self._drop(maker)
+                            stps.append((taker, maker, left, total, 0))
+                            passes.append((rows, False))
+                            fills += self._merged(passes)
+                            return 0, fills, stps, True
+                        if stp == "cancel_maker":
+                            self._drop(maker)
+                            stps.append((taker, maker, 0, total, 0))
+                            continue
+                        assert stp == "decrement", stp
+                        d = min(left, total)
+                        from_hidden = min(d, x.hidden)
+                        x.hidden -= from_hidden
+                        from_visible = d - from_hidden
+                        if from_visible:
+                            if self.book.reduce(maker, from_visible) == 0:  # removes it at 0
+                                assert x.hidden == 0
+                                del self._extra[maker]
+                        stps.append((taker, maker, d, d, total - d))
+                        left -= d
+                        continue
+                    q = min(left, visible)
+                    if q < visible:
+                        complete = False
+                    visible_left = self.book.execute(maker, q)  # aggressor = the maker's other side
+                    if visible_left == 0:
+                        if x.hidden > 0:  # refill at the back of its queue, same id
+                            shown = min(x.display, x.hidden)
+                            x.hidden -= shown
+                            x.partly = False
+                            self.book._insert(maker, other, best, shown)
+                            maker_left = shown + x.hidden
+                        else:
+                            del self._extra[maker]
+                            maker_left = 0
+                    else:
+                        x.partly = x.display is not None
+                        maker_left = visible_left + x.hidden
+                    rows.append((taker, maker, best, q, maker_left))
+                    left -= q
+                passes.append((rows, complete and not first))
+                first = False
+                queue = list(self.book._levels[other].get(best, ()))
+            fills += self._merged(passes)
         return left, fills, stps, False
+
+    def _merged(self, passes):
+        """_merge_passes, with the book's trade count following the rows (one trade a row)."""
+        rows = _merge_passes(passes)
+        self.book._trade_count -= sum(len(r) for r, _ in passes) - len(rows)
+        return rows
 
     def _trial_fills_in_full(self, oid, side, limit, qty, owner, stp):
         """Run the matching loop on a copy: would it trade all of qty?"""

@@ -50,7 +50,8 @@ FLOWS = {
 def test_submit_many_equals_calls(seed, flow):
     requests = lob.synth.orders(3000, seed=seed, **FLOWS[flow])
     eng = lob.MatchingEngine()
-    fills, reports, self_trades = eng.submit_many(requests, self_trades=True)
+    fills, reports = eng.submit_many(requests)
+    self_trades = eng.last_self_trades
     ref, ref_fills, ref_rows, ref_self_trades = one_at_a_time(requests)
     assert fills.tolist() == ref_fills
     assert reports.tolist() == ref_rows

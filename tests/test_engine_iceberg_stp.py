@@ -73,7 +73,9 @@ def test_fok_counts_hidden_qty():
     assert eng.submit(10, BID, 101, 501, tif="FOK").status == "rejected"
     assert eng.order(1)[2:4] == (100, 400)
     rep = eng.submit(11, BID, 101, 500, tif="FOK")
-    assert rep.status == "filled" and len(rep.fills) == 5 and 1 not in eng.book
+    # the first slice, then the four refills it passes completely in one row
+    assert rep.status == "filled" and fill_rows(rep) == [(1, 101, 100, 400), (1, 101, 400, 0)]
+    assert 1 not in eng.book
 
 
 def test_iceberg_taker_rests_its_rest_as_an_iceberg():
@@ -250,9 +252,13 @@ def test_submit_many_returns_self_trades():
     req[0] = (0, 1, ASK, 0, 0, 1, 101, 100, 0, 7, 0)
     req[1] = (1, 1, ASK, 0, 0, 2, 101, 400, 100, 8, 0)
     req[2] = (2, 1, BID, 1, 0, 3, 101, 300, 0, 7, 1)       # IOC, cancel_maker
-    fills, reports, self_trades = eng.submit_many(req, self_trades=True)
-    assert self_trades.tolist() == [(3, 1, 0, 100, 0)]
-    assert fills[["maker_id", "qty", "maker_remaining"]].tolist() == [(2, 100, 300), (2, 100, 200), (2, 100, 100)]
+    fills, reports = eng.submit_many(req)
+    assert eng.last_self_trades.tolist() == [(3, 1, 0, 100, 0)]
+    # the first slice, then two complete passes over the refilled iceberg in one row
+    assert fills[["maker_id", "qty", "maker_remaining"]].tolist() == [(2, 100, 300), (2, 200, 100)]
+    with pytest.warns(DeprecationWarning, match="last_self_trades"):
+        eng2 = lob.MatchingEngine()
+        assert len(eng2.submit_many(req, self_trades=True)) == 3
     assert reports["status"].tolist() == [2, 2, 0]
     assert eng.order(2) == lob.EngineOrder(ASK, 101, 100, 0, 100, 8)
 

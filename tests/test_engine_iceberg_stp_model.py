@@ -119,7 +119,8 @@ def test_fok_counts_hidden_qty(eng):
     assert rep(eng.submit(2, BID, 101, 11, "FOK")) == ("rejected", 0, 0, [], [])
     assert order(eng, 1) == (ASK, 101, 3, 7, 3, None)
     assert rep(eng.submit(3, BID, 101, 10, "FOK")) == (
-        "filled", 10, 0, [(3, 1, 101, 3, 7), (3, 1, 101, 3, 4), (3, 1, 101, 3, 1), (3, 1, 101, 1, 0)], [])
+        # the first slice, then its three complete refills in one row
+        "filled", 10, 0, [(3, 1, 101, 3, 7), (3, 1, 101, 7, 0)], [])
     assert len(eng.book) == 0
 
 
@@ -331,7 +332,8 @@ def test_fok_counts_earlier_levels_in_full(eng):
     # 101: 9 in full (visible + hidden); at 102, 1 ahead of owner 6's order
     assert rep(eng.submit(10, BID, 102, 11, "FOK", owner=6, stp="decrement")) == ("rejected", 0, 0, [], [])
     r = rep(eng.submit(11, BID, 102, 10, "FOK", owner=6, stp="decrement"))
-    assert r[:3] == ("filled", 10, 0) and r[4] == [] and len(r[3]) == 6
+    # 101: the first slice, then its complete refills in one row; then order 2 at 102
+    assert r[:3] == ("filled", 10, 0) and r[4] == [] and len(r[3]) == 3
     assert order(eng, 3) == (ASK, 102, 3, 0, None, 6)
 
 

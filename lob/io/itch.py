@@ -28,7 +28,7 @@ def iter_itch(path, chunk_size=CHUNK, parser=None):
     than memory replay chunk by chunk.  Pass your own ItchParser to read its
     directory and records as the stream goes.  A truncated or corrupt file
     raises ValueError naming the byte offset and the message type."""
-    parser = ItchParser() if parser is None else parser
+    parser = ItchParser(source=os.fspath(path)) if parser is None else parser
     with _open(path) as f:
         while True:
             chunk = f.read(chunk_size)
@@ -44,7 +44,7 @@ def read_itch(path, symbols=None, *, parser=None):
     names) keeps only those stocks.  A stock whose directory message (R) is
     missing is named '#<locate>'.  Pass an ItchParser to keep its directory,
     system events, trading actions, crosses and counts."""
-    parser = ItchParser() if parser is None else parser
+    parser = ItchParser(source=os.fspath(path)) if parser is None else parser
     wanted = None if symbols is None else set(symbols)
     parts = {}
     for events, locates in iter_itch(path, parser=parser):
@@ -73,7 +73,7 @@ def replay_itch(path, symbols=None, *, parser=None, chunk_size=CHUNK, allow_cros
     stock's first order."""
     from lob import OrderBook
 
-    parser = ItchParser() if parser is None else parser
+    parser = ItchParser(source=os.fspath(path)) if parser is None else parser
     wanted = None if symbols is None else set(symbols)
     by_locate = [None] * 65536              # stock locates are 16-bit
 

@@ -1,7 +1,17 @@
-"""lob.EngineOrder: a resting order as the matching engine sees it."""
+"""Named tuples of a resting order: what OrderBook.order and
+MatchingEngine.order return."""
 from typing import NamedTuple, Optional
 
-__all__ = ["EngineOrder"]
+__all__ = ["RestingOrder", "EngineOrder"]
+
+
+class RestingOrder(NamedTuple):
+    """OrderBook.order(order_id): side (0 BID, 1 ASK), price (price units),
+    qty (shares resting).  Equal to the plain tuple (side, price, qty)."""
+
+    side: int
+    price: int
+    qty: int
 
 
 class EngineOrder(NamedTuple):
