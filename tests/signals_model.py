@@ -66,6 +66,10 @@ class AnonModelBook(ModelBook):
 
     def __init__(self, allow_cross=False):
         self._anon = ({}, {})       # per side: price -> anonymous qty (> 0)
+        # each side's occupied prices, best first, recomputed after any change of the set of
+        # prices (every place that adds or removes a price bumps _shape)
+        self._shape = 0
+        self._sorted_cache = [(-1, None), (-1, None)]
         super().__init__(allow_cross)
 
     # -- the book's shape, anonymous qty included
@@ -76,17 +80,29 @@ class AnonModelBook(ModelBook):
         return super()._level_total(side, price) + self._anon[side].get(price, 0)
 
     def _sorted_prices(self, side):
-        return sorted(self._prices(side), reverse=(side == BID))
+        version, prices = self._sorted_cache[side]
+        if version != self._shape:
+            prices = sorted(self._prices(side), reverse=(side == BID))
+            self._sorted_cache[side] = (self._shape, prices)
+        return list(prices)
+
+    def _insert(self, oid, side, price, qty):
+        self._shape += 1
+        super()._insert(oid, side, price, qty)
+
+    def _remove(self, oid):
+        self._shape += 1
+        super()._remove(oid)
 
     @property
     def best_bid(self):
-        prices = self._prices(BID)
-        return max(prices) if prices else None
+        prices = self._sorted_prices(BID)
+        return prices[0] if prices else None
 
     @property
     def best_ask(self):
-        prices = self._prices(ASK)
-        return min(prices) if prices else None
+        prices = self._sorted_prices(ASK)
+        return prices[0] if prices else None
 
     def level_count(self, side):
         side = _side_type(side)
@@ -103,6 +119,7 @@ class AnonModelBook(ModelBook):
                 for price, qty in sorted(self._anon[side].items(), reverse=(side == BID))]
 
     def clear(self):
+        self._shape += 1
         super().clear()
         self._anon[BID].clear()
         self._anon[ASK].clear()
@@ -117,6 +134,7 @@ class AnonModelBook(ModelBook):
         if qty <= 0:
             raise ValueError(f"qty must be > 0, got {qty}")
         self._check_cross(side, price)
+        self._shape += 1
         self._anon[side][price] = self._anon[side].get(price, 0) + qty
 
     def set_anonymous(self, side, price, qty):
@@ -128,6 +146,7 @@ class AnonModelBook(ModelBook):
         if qty < 0:
             raise ValueError(f"qty must be >= 0, got {qty}")
         current = self._anon[side].get(price, 0)
+        self._shape += 1
         if qty > current:
             self._check_cross(side, price)
             self._anon[side][price] = qty
@@ -149,6 +168,7 @@ class AnonModelBook(ModelBook):
             raise lob.UnknownOrderError(f"no anonymous qty rests at side={side} price={price}")
         if qty > anon:
             raise ValueError(f"qty={qty} is above the anonymous qty at side={side} price={price}")
+        self._shape += 1
         if anon == qty:
             del self._anon[side][price]
         else:
@@ -388,9 +408,17 @@ class SignalModel(AnonModelBook):
         return (self._buy_volume - self._sell_volume) / total
 
     def _decayed_terms(self):
+        """+-q * 2**(-(ts - t)/h) of every sided trade since reset_flow, newest first; the
+        older ones are left out once the weight is below 2**-1100, where it is 0.0 anyway
+        (trade times never decrease, so every older term is 0.0 too)."""
         h = self.halflife_ns
-        return [(1 if a == BID else -1) * q * 2.0 ** (-(self.ts - t) / h)
-                for t, a, _, q in self._trades if a != NO_AGGRESSOR]
+        terms = []
+        for t, a, _, q in reversed(self._trades):
+            if (self.ts - t) / h > 1100:
+                break
+            if a != NO_AGGRESSOR:
+                terms.append((1 if a == BID else -1) * q * 2.0 ** (-(self.ts - t) / h))
+        return terms
 
     @property
     def volume_delta_ewm(self):
@@ -410,7 +438,11 @@ class SignalModel(AnonModelBook):
         if self.vwap_window_ns == 0:
             return self._notional, self._traded_qty
         start = self.ts - self.vwap_window_ns
-        inside = [(p, q) for t, _, p, q in self._trades if t > start]
+        inside = []
+        for t, _, p, q in reversed(self._trades):   # trade times never decrease
+            if t <= start:
+                break
+            inside.append((p, q))
         return sum(p * q for p, q in inside), sum(q for _, q in inside)
 
     @property

@@ -229,3 +229,52 @@ def test_configuration_is_checked():
     for bad in ({"ofi_levels": 0}, {"ofi_levels": 11}, {"vwap_window_ns": -1}, {"halflife_ns": -1}):
         with pytest.raises(ValueError):
             SignalModel(**bad)
+
+
+# --------------------------------------------------------------------------- the model's book is the C book
+# The signals are only as right as the book under them: the model's book (anonymous qty, unknown
+# ids drawn from it, which events are refused) must be the C book's, event by event.
+from hypothesis import given, settings, strategies as st  # noqa: E402
+import numpy as np  # noqa: E402
+
+EVENTS = st.lists(st.tuples(
+    st.sampled_from([lob.ADD] * 5 + [lob.CANCEL, lob.CANCEL, lob.REDUCE, lob.EXECUTE, lob.EXECUTE, lob.TRADE,
+                     lob.MODIFY, lob.CLEAR, lob.ANON, 0, 9]),
+    st.sampled_from([0, 0, 1, 1, 2, -1]), st.integers(0, 12), st.integers(95, 105), st.integers(-1, 6)),
+    max_size=120)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=EVENTS, allow_cross=st.booleans(), seeded=st.booleans())
+def test_model_book_is_the_c_book(rows, allow_cross, seeded):
+    ev = np.zeros(len(rows), dtype=lob.EVENT_DTYPE)
+    for i, (kind, side, oid, price, qty) in enumerate(rows):
+        ev[i] = (i, kind, side, oid, price, max(qty, 0) if kind == lob.ANON else qty)
+    snapshot = ([100, 99], [5, 3], [101, 103], [4, 2])
+    if seeded:
+        book = lob.OrderBook.from_depth(*snapshot, allow_cross=allow_cross)
+        model = SignalModel.from_depth(*snapshot, allow_cross=allow_cross)
+    else:
+        book, model = lob.OrderBook(allow_cross), SignalModel(allow_cross)
+    feats = book.apply(ev, depth=3, on_error="skip")
+    refused = 0
+    for i, e in enumerate(ev.tolist()):
+        ts, kind, side, oid, price, qty = e
+        refused += not model.apply_event(kind, side, oid, price, qty, ts)
+        row = feats[i]
+        bids, bid_qtys, asks, ask_qtys = model.depth(3)
+        assert (int(row["best_bid"]), int(row["best_bid_qty"]), int(row["best_ask"]), int(row["best_ask_qty"])) == (
+            model.best_bid or 0, model.best_bid_qty, model.best_ask or 0, model.best_ask_qty), f"event {i}"
+        assert row["bid_price"].tolist() == bids + [0] * (3 - len(bids)), f"event {i}"
+        assert row["ask_qty"].tolist() == ask_qtys + [0] * (3 - len(ask_qtys)), f"event {i}"
+        assert int(row["volume_delta"]) == model.volume_delta, f"event {i}"
+    assert sum(book.last_rejected.values()) == refused
+    assert [tuple(x) for x in book.anonymous_levels().tolist()] == model.anonymous_levels()
+    assert (book.buy_volume, book.sell_volume, book.cross_volume, book.trade_count) == (
+        model.buy_volume, model.sell_volume, model.cross_volume, model.trade_count)
+    assert len(book) == len(model)
+    for oid in range(13):
+        assert (oid in book) == (oid in model)
+        if oid in model:
+            assert book.order(oid) == model.order(oid) and book.queue_ahead(oid) == model.queue_ahead(oid)
+    model.check()
