@@ -14,6 +14,7 @@ from lob.dtypes import EVENT_DTYPE, FEATURE_DTYPE, FILL_DTYPE, ORDER_DTYPE, REPO
 from lob.errors import CrossedBookError, DuplicateOrderError, EventError, LobError, UnknownOrderError
 from lob.kinds import ADD, ANON, ASK, BID, CANCEL, CLEAR, EXECUTE, MODIFY, NO_AGGRESSOR, REDUCE, TRADE, EventKind, Side
 from lob import synth
+from lob import signals
 
 try:
     from lob._version import version as __version__
