@@ -50,7 +50,10 @@ REFUSED = (lob.LobError, ValueError, KeyError, OverflowError)
 # --------------------------------------------------------------------------- driving the C book
 def call_event(book, kind, side, oid, price, qty, ts):
     """One event through the C book's Python methods, as apply() would run it (an unknown
-    id of a CANCEL / REDUCE / EXECUTE draws on the anonymous qty). True if accepted."""
+    id of a CANCEL / REDUCE / EXECUTE draws on the anonymous qty). True if accepted.
+    ts=None calls the method without ts= (the event happens at the clock)."""
+    if ts is None:
+        return call_event(_NoTs(book), kind, side, oid, price, qty, 0)
     try:
         if kind == lob.ADD:
             book.add(oid, side, price, qty, ts=ts)
@@ -79,6 +82,20 @@ def call_event(book, kind, side, oid, price, qty, ts):
     except REFUSED:
         return False
     return True
+
+
+class _NoTs:
+    """The book, with ts= dropped from every call."""
+
+    def __init__(self, book):
+        self._book = book
+
+    def __contains__(self, oid):
+        return oid in self._book
+
+    def __getattr__(self, name):
+        method = getattr(self._book, name)
+        return lambda *args, ts: method(*args)
 
 
 def is_run_trade(kind, side, accepted):
@@ -292,6 +309,41 @@ def test_raise_mode_rows_are_the_prefix(rows, config):
         assert not model.apply_event(int(e["kind"]), int(e["side"]), int(e["order_id"]), int(e["price"]),
                                      int(e["qty"]), int(e["ts"]))
     assert_reads_match_model(book, model, "after the batch")
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=st.lists(st.tuples(EVENT, st.booleans()), max_size=60), config=CONFIG)
+def test_calls_without_ts_happen_at_the_clock(rows, config):
+    """Per call, ts= is optional: without it the event happens at the clock."""
+    events = to_events([r for r, _ in rows])
+    kw = {k: config[k] for k in ("ofi_levels", "vwap_window_ns", "halflife_ns")}
+    book = lob.OrderBook(config["allow_cross"], **kw)
+    model = SignalModel(config["allow_cross"], **kw)
+    for i, ((_, with_ts), e) in enumerate(zip(rows, events.tolist())):
+        ts, kind, side, oid, price, qty = e
+        ts = ts if with_ts else None
+        accepted = call_event(book, kind, side, oid, price, qty, ts)
+        assert model.apply_event(kind, side, oid, price, qty, ts) == accepted, f"event {i}"
+        assert_reads_match_model(book, model, f"event {i} (ts={ts})")
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(EVENT, min_size=2, max_size=60), config=CONFIG, cut=st.floats(0, 1))
+def test_pickle_and_copy_keep_the_signal_state(rows, config, cut):
+    """A book pickled (or deep-copied) mid-stream goes on exactly as the original: the clock,
+    OFI, the VWAP window's trades, the decayed delta, the current run and absorption."""
+    import copy
+    import pickle
+    events = to_events(rows)
+    k = int(cut * len(events))
+    kw = {name: config[name] for name in ("ofi_levels", "vwap_window_ns", "halflife_ns")}
+    book = lob.OrderBook(config["allow_cross"], **kw)
+    book.apply(events[:k], signals=True, on_error="skip")
+    for twin in (pickle.loads(pickle.dumps(book)), copy.deepcopy(book)):
+        assert twin.ts == book.ts and [int(x) for x in twin.ofi_levels()] == [int(x) for x in book.ofi_levels()]
+        rest_a = copy.deepcopy(book).apply(events[k:], depth=2, signals=True, on_error="skip")
+        rest_b = twin.apply(events[k:], depth=2, signals=True, on_error="skip")
+        assert rest_a.tobytes() == rest_b.tobytes()
 
 
 # --------------------------------------------------------------------------- by hand, on the C book
