@@ -117,6 +117,24 @@ def _columns(features):
     return tuple(np.asarray(features[name], dtype=np.int64) for name in _FIELDS)
 
 
+def _sample(features, sample_ns):
+    """The last row at or before ts[0], ts[0] + sample_ns, ..., ts[-1]."""
+    if sample_ns <= 0:
+        raise ValueError(f"sample_ns must be > 0, got {sample_ns}")
+    names = getattr(getattr(features, "dtype", None), "names", None) or ()
+    if "ts" not in names:
+        raise TypeError("sample_ns needs feature rows with field 'ts'")
+    ts = np.asarray(features["ts"], dtype=np.int64)
+    if len(ts) == 0:
+        return features
+    back = np.flatnonzero(np.diff(ts) < 0)
+    if len(back):
+        raise ValueError(f"features ts must not decrease: row {back[0] + 1} has ts {ts[back[0] + 1]} after "
+                         f"{ts[back[0]]}")
+    grid = np.arange(ts[0], ts[-1] + 1, sample_ns, dtype=np.int64)
+    return features[np.searchsorted(ts, grid, side="right") - 1]
+
+
 def _states(bid, bid_qty, ask, ask_qty, tick, n_imbalance, n_spread):
     """State index of each row and whether the row is inside the model."""
     spread = ask - bid
@@ -130,12 +148,16 @@ def _states(bid, bid_qty, ask, ask_qty, tick, n_imbalance, n_spread):
 
 
 def fit_microprice(features, tick, *, n_imbalance=10, n_spread=2, max_move_ticks=1.0, symmetrize=True,
-                   tol=1e-12, max_iter=100_000):
+                   sample_ns=None, tol=1e-12, max_iter=100_000):
     """Fit Stoikov's micro-price on feature rows of a replay.
 
     features: rows with best_bid, best_bid_qty, best_ask, best_ask_qty (lob.FEATURE_DTYPE,
-      e.g. ``OrderBook.apply(events)``), in time order; sample them first (every k-th row,
-      or the last row of each interval) for a fixed-interval chain as in the paper.
+      e.g. ``OrderBook.apply(events)``), in time order. Each row is a step of the chain
+      (rows where the touch did not change are steps that stay: they do not change the
+      result).
+    sample_ns: instead, sample the book every sample_ns nanoseconds of the rows' ``ts``
+      (the last row at or before each time, from the first row's ts), the paper's fixed
+      time step dt.
     tick: the price increment in the rows' price unit (int > 0): 100 for LOBSTER dollars x
       10000 at one cent, 250_000_000 for CME ES in DBN's 1e-9 units.
     n_imbalance: imbalance buckets (equal width in I = Q_bid / (Q_bid + Q_ask)).
@@ -163,6 +185,8 @@ def fit_microprice(features, tick, *, n_imbalance=10, n_spread=2, max_move_ticks
         raise ValueError(f"n_spread must be >= 1, got {n_spread}")
     if not max_move_ticks > 0:
         raise ValueError(f"max_move_ticks must be > 0, got {max_move_ticks}")
+    if sample_ns is not None:
+        features = _sample(features, int(sample_ns))
     bid, bid_qty, ask, ask_qty = _columns(features)
     state, ok = _states(bid, bid_qty, ask, ask_qty, tick, n_imbalance, n_spread)
     n_states = n_imbalance * n_spread

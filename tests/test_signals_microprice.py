@@ -66,6 +66,24 @@ def test_repeated_rows_change_nothing():
     np.testing.assert_allclose(a.table, b.table, rtol=0, atol=1e-12)
 
 
+def test_sampling_on_a_time_grid():
+    f = circuit_rows(1)
+    f["ts"] = np.arange(len(f)) * 10 + 1_000
+    every_row = fit_microprice(f, 1, n_imbalance=2, n_spread=1)
+    on_grid = fit_microprice(f, 1, n_imbalance=2, n_spread=1, sample_ns=10)
+    np.testing.assert_array_equal(every_row.table, on_grid.table)
+    finer = fit_microprice(f, 1, n_imbalance=2, n_spread=1, sample_ns=5)    # each row twice: same chain
+    np.testing.assert_allclose(finer.table, every_row.table, rtol=0, atol=1e-12)
+    coarse = fit_microprice(f, 1, n_imbalance=2, n_spread=1, sample_ns=20)  # every other row: another chain
+    assert coarse.n_transitions == (len(f) - 1) // 2
+    back = f.copy()
+    back["ts"][7] = 0
+    with pytest.raises(ValueError, match="row 7"):
+        fit_microprice(back, 1, sample_ns=10)
+    with pytest.raises(ValueError, match="sample_ns"):
+        fit_microprice(f, 1, sample_ns=0)
+
+
 def test_rows_outside_the_model_are_left_out():
     f = circuit_rows(1)
     wide = f.copy()
