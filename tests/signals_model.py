@@ -67,7 +67,7 @@ class AnonModelBook(ModelBook):
     def __init__(self, allow_cross=False):
         self._anon = ({}, {})       # per side: price -> anonymous qty (> 0)
         # each side's occupied prices, best first, recomputed after any change of the set of
-        # prices (every place that adds or removes a price bumps _shape)
+        # prices (every place that may add or remove a price calls _note)
         self._shape = 0
         self._sorted_cache = [(-1, None), (-1, None)]
         super().__init__(allow_cross)
@@ -86,13 +86,23 @@ class AnonModelBook(ModelBook):
             self._sorted_cache[side] = (self._shape, prices)
         return list(prices)
 
+    def _occupied(self, side, price):
+        return price in self._levels[side] or price in self._anon[side]
+
+    def _note(self, side, price, was_occupied):
+        if self._occupied(side, price) != was_occupied:
+            self._shape += 1
+
     def _insert(self, oid, side, price, qty):
-        self._shape += 1
+        was = self._occupied(side, price)
         super()._insert(oid, side, price, qty)
+        self._note(side, price, was)
 
     def _remove(self, oid):
-        self._shape += 1
+        side, price, _ = self._orders[oid]
+        was = self._occupied(side, price)
         super()._remove(oid)
+        self._note(side, price, was)
 
     @property
     def best_bid(self):
@@ -134,8 +144,9 @@ class AnonModelBook(ModelBook):
         if qty <= 0:
             raise ValueError(f"qty must be > 0, got {qty}")
         self._check_cross(side, price)
-        self._shape += 1
+        was = self._occupied(side, price)
         self._anon[side][price] = self._anon[side].get(price, 0) + qty
+        self._note(side, price, was)
 
     def set_anonymous(self, side, price, qty):
         """The anonymous qty at (side, price) becomes `qty` (>= 0): the ANON event."""
@@ -146,7 +157,7 @@ class AnonModelBook(ModelBook):
         if qty < 0:
             raise ValueError(f"qty must be >= 0, got {qty}")
         current = self._anon[side].get(price, 0)
-        self._shape += 1
+        was = self._occupied(side, price)
         if qty > current:
             self._check_cross(side, price)
             self._anon[side][price] = qty
@@ -155,6 +166,7 @@ class AnonModelBook(ModelBook):
                 self._anon[side][price] = qty
             else:
                 del self._anon[side][price]
+        self._note(side, price, was)
 
     def _draw(self, side, price, qty, execute):
         side = _side_type(side)
@@ -168,11 +180,12 @@ class AnonModelBook(ModelBook):
             raise lob.UnknownOrderError(f"no anonymous qty rests at side={side} price={price}")
         if qty > anon:
             raise ValueError(f"qty={qty} is above the anonymous qty at side={side} price={price}")
-        self._shape += 1
+        was = self._occupied(side, price)
         if anon == qty:
             del self._anon[side][price]
         else:
             self._anon[side][price] = anon - qty
+        self._note(side, price, was)
         if execute:
             self._record_trade(1 - side, price, qty)
         return anon - qty

@@ -276,13 +276,86 @@ def to_events(rows):
     return ev
 
 
+ACTIONS = st.sampled_from(["add"] * 5 + ["cancel", "cancel", "reduce", "execute", "execute", "execute",
+                                         "trade", "trade", "modify", "clear", "anon", "bad"])
+
+
+@st.composite
+def streams(draw, config, seed_levels):
+    """An event stream drawn against the book it builds (a model of its own), so that most
+    events apply and touch what the signals look at: executions and prints at the best
+    prices (absorption), several prices at one ts (sweeps), late ts, anonymous qty, and
+    now and then an event the book refuses."""
+    kw = {k: config[k] for k in ("ofi_levels", "vwap_window_ns", "halflife_ns")}
+    gen = (SignalModel(config["allow_cross"], **kw) if seed_levels is None else
+           SignalModel.from_depth(*seed_levels, allow_cross=config["allow_cross"], **kw))
+    n = draw(st.integers(1, 80))
+    clock, out = 0, []
+    for _ in range(n):
+        step = draw(st.sampled_from([0, 0, 0, 1, 1, 2, 5, 40, -3]))
+        clock = clock + step if step >= 0 else clock
+        ts = clock if step >= 0 else max(0, clock + step)
+        action = draw(ACTIONS)
+        live = sorted(gen._orders)
+        anon = gen.anonymous_levels()
+        bb, ba = gen.best_bid, gen.best_ask
+        touch = [p for p in (bb, ba) if p is not None] or [100]
+        near = st.integers(min(touch) - 3, max(touch) + 3)
+        kind, side, oid, price, qty = lob.ADD, 0, 0, 100, 1
+        if action == "add":
+            side = draw(st.sampled_from([BID, ASK]))
+            price, qty, oid = draw(near), draw(st.integers(1, 6)), draw(st.integers(0, 40))
+        elif action in ("cancel", "reduce", "execute"):
+            kind = {"cancel": lob.CANCEL, "reduce": lob.REDUCE, "execute": lob.EXECUTE}[action]
+            if live and (not anon or draw(st.booleans())):
+                oid = draw(st.sampled_from(live))
+                side, price, resting = gen.order(oid)
+                qty = draw(st.integers(1, resting + 1))          # resting + 1 is refused
+            elif anon:
+                side, price, resting = draw(st.sampled_from(anon))
+                oid, qty = 10**6, draw(st.integers(1, resting + 1))
+            else:
+                oid, side, price, qty = 10**6, BID, 100, 1       # refused: nothing to draw on
+        elif action == "trade":
+            kind = lob.TRADE
+            side = draw(st.sampled_from([BID, ASK, ASK, BID, lob.NO_AGGRESSOR]))
+            at = ba if side == BID else bb
+            price = at if at is not None and draw(st.booleans()) else draw(near)
+            qty = draw(st.integers(1, 6))
+        elif action == "modify":
+            kind = lob.MODIFY
+            oid = draw(st.sampled_from(live)) if live else 0
+            price, qty = draw(near), draw(st.integers(1, 6))
+        elif action == "clear":
+            kind = lob.CLEAR
+        elif action == "anon":
+            kind, side = lob.ANON, draw(st.sampled_from([BID, ASK]))
+            price, qty = draw(near), draw(st.integers(0, 6))
+        else:
+            kind, side, oid, price, qty = draw(EVENT)[1:]
+            qty = max(qty, 0) if kind == lob.ANON else qty
+        gen.apply_event(kind, side, oid, price, qty, ts)
+        out.append((ts, kind, side, oid, price, qty))
+    ev = np.zeros(len(out), dtype=lob.EVENT_DTYPE)
+    for i, row in enumerate(out):
+        ev[i] = row
+    return ev
+
+
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rows=st.lists(EVENT, max_size=70), config=CONFIG, seed_levels=SEED,
-       reset=st.one_of(st.none(), st.floats(0, 1)), depth=st.sampled_from([0, 2]))
-def test_random_streams_three_ways(rows, config, seed_levels, reset, depth):
-    events = to_events(rows)
+@given(data=st.data(), config=CONFIG, seed_levels=SEED, reset=st.one_of(st.none(), st.floats(0, 1)),
+       depth=st.sampled_from([0, 2]))
+def test_random_streams_three_ways(data, config, seed_levels, reset, depth):
+    events = data.draw(streams(config, seed_levels))
     reset_at = None if reset is None else int(reset * len(events))
     run_three_ways(events, config, seed_levels, reset_at, depth)
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=st.lists(EVENT, max_size=70), config=CONFIG, seed_levels=SEED)
+def test_blind_random_streams_three_ways(rows, config, seed_levels):
+    """Events drawn blind: most are refused (unknown ids, bad sides and kinds, qty <= 0)."""
+    run_three_ways(to_events(rows), config, seed_levels)
 
 
 @settings(max_examples=60, deadline=None)
