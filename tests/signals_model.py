@@ -43,7 +43,7 @@ import math
 
 import lob
 
-from book_model import BID, ASK, INT64_MAX, INT64_MIN, ModelBook, _check_side, _i64, _side_type
+from book_model import BID, ASK, ModelBook, _check_side, _i64, _side_type
 
 __all__ = ["AnonModelBook", "SignalModel", "ofi_term", "MAX_OFI_LEVELS"]
 
