@@ -52,13 +52,13 @@ def pytest_terminal_summary(terminalreporter, config):
         impls = rows[group]
         floor = impls.get("floor", (None,))[0]
         ours = impls.get("lobcore", (None,))[0]
-        known = ("floor", "lobcore", "python", "numpy.loadtxt", "lobcore-loaded", "lobcore-empty")
+        known = ("floor", "lobcore", "python", "numpy.loadtxt", "numpy", "lobcore-loaded", "lobcore-empty")
         for impl in known + tuple(sorted(set(impls) - set(known))):
             if impl not in impls:
                 continue
             med, low = impls[impl]
             x_floor = f"{med / floor:.2f}" if floor else ""
-            base = impls.get("python", impls.get("numpy.loadtxt", (None,)))[0]
+            base = impls.get("python", impls.get("numpy.loadtxt", impls.get("numpy", (None,))))[0]
             speedup = f"{base / ours:.1f}" if impl == "lobcore" and base and ours else ""
             tr.write_line(f"| {group} | {impl} | {med:.1f} | {low:.1f} | {x_floor} | {speedup} |")
     for group in sorted(rows):

@@ -17,6 +17,7 @@ from lob.errors import (CrossedBookError, DuplicateOrderError, EventError, LobEr
 from lob.kinds import (ADD, ANON, ASK, BID, CANCEL, CLEAR, EXECUTE, MODIFY, NO_AGGRESSOR, REDUCE, TRADE, EventKind,
                        Outcome, RequestKind, Side, StpMode, Tif)
 from lob import synth
+from lob import signals
 
 try:
     from lob._version import version as __version__
