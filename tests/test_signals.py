@@ -30,9 +30,6 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import lob
 from signals_model import SignalModel
 
-pytestmark = pytest.mark.skipif(not hasattr(lob.OrderBook, "ofi"),
-                                reason="the C signals of issue 11 are not built yet")
-
 SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
 AAPL_MSG = SHARED / "lobster" / "AAPL_2012-06-21_34200000_57600000_message_10.csv"
 AAPL_BOOK = SHARED / "lobster" / "AAPL_2012-06-21_34200000_57600000_orderbook_10.csv"
