@@ -20,7 +20,7 @@ def _check_ranges(n, start_price, tick, lot, start_ts, mean_gap_ns, first_id):
     # the mid drifts a tick per event at most; adds land up to 100,100 ticks
     # beyond it (a far order), one more tick from the opposite touch
     reach = (n + 100_102) * tick
-    if not -_INT64 <= start_price - reach and start_price + reach < _INT64:
+    if not (-_INT64 <= start_price - reach and start_price + reach < _INT64):
         raise ValueError(f"start_price={start_price} with tick={tick} over {n} events can pass int64: prices "
                          f"reach start_price +- {reach}")
     # qty is at most 61 lots; all of it could trade
