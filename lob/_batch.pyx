@@ -99,9 +99,9 @@ cdef inline void put_f64(char *row, Py_ssize_t offset, double value) noexcept no
     memcpy(row + offset, &value, 8)
 
 
-cdef inline void write_signals(lob_book *b, char *row, const RowLayout *layout) noexcept nogil:
+cdef inline void write_signals(lob_book *b, char *row, const RowLayout *layout, bint traded) noexcept nogil:
     cdef int m
-    cdef int32_t levels = <int32_t>lob_book_row_run_levels(b)
+    cdef int32_t levels = <int32_t>b.sig.run_levels if traded else 0
     put_i64(row, layout.ofi, lob_i128_to_int64_sat(&b.sig.ofi[0]))
     if layout.ofi_levels > 1:
         for m in range(layout.ofi_levels):
@@ -110,19 +110,19 @@ cdef inline void write_signals(lob_book *b, char *row, const RowLayout *layout) 
     put_f64(row, layout.ewm, lob_book_volume_delta_ewm(b))
     put_f64(row, layout.rolling_vwap, lob_book_rolling_vwap(b))
     put_f64(row, layout.deviation, lob_book_vwap_deviation_bps(b))
-    put_i64(row, layout.run_qty, lob_book_row_run_qty(b))
+    put_i64(row, layout.run_qty, b.sig.run_qty if traded else 0)
     put_i64(row, layout.absorbed_bid, b.sig.absorbed[0])
     put_i64(row, layout.absorbed_ask, b.sig.absorbed[1])
     memcpy(row + layout.run_levels, &levels, 4)
 
 
-cdef inline void write_row(lob_book *b, char *row, int64_t ts, const RowLayout *layout) noexcept nogil:
+cdef inline void write_row(lob_book *b, char *row, const Event *ev, int status, const RowLayout *layout) noexcept nogil:
     cdef FeatureHead *f = <FeatureHead *>row
     cdef int64_t bid, bid_qty, ask, ask_qty
     cdef char *levels
     lob_book_touch(b, LOB_BID, &bid, &bid_qty)
     lob_book_touch(b, LOB_ASK, &ask, &ask_qty)
-    f.ts = ts
+    f.ts = ev.ts
     f.best_bid = bid
     f.best_bid_qty = bid_qty
     f.best_ask = ask
@@ -135,7 +135,7 @@ cdef inline void write_row(lob_book *b, char *row, int64_t ts, const RowLayout *
         write_levels(b, LOB_BID, levels, levels + 8 * layout.depth, layout.depth)
         write_levels(b, LOB_ASK, levels + 16 * layout.depth, levels + 24 * layout.depth, layout.depth)
     if layout.signals:
-        write_signals(b, row, layout)
+        write_signals(b, row, layout, lob_event_traded(ev, status))
 
 
 cdef object output_rows(object dtype, Py_ssize_t n, object out):
@@ -183,7 +183,7 @@ def apply_events(OrderBook book, events, Py_ssize_t depth=0, bint record=True, s
                         break
                     rejected[status & 31] += 1
                 if rows != NULL:
-                    write_row(b, rows + i * layout.size, ev[i].ts, &layout)
+                    write_row(b, rows + i * layout.size, &ev[i], status, &layout)
                 i += 1
     finally:
         core_leave(b)
@@ -307,7 +307,7 @@ def apply_latency(OrderBook book, events, Py_ssize_t depth=0):
             while i < n:
                 t0 = lob_ticks()
                 status = lob_book_apply(b, &ev[i])
-                write_row(b, row, ev[i].ts, &layout)
+                write_row(b, row, &ev[i], status, &layout)
                 t1 = lob_ticks()
                 if status:
                     break

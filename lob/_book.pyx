@@ -581,6 +581,8 @@ cdef class BookReader:
                     raise AssertionError(f"{_SIDE_NAME[side]} level {lvl.price} count {lvl.count} != orders {count}")
                 nlive += count
         for side in range(2):
+            if b.top_level[side] != (b.ladder[side].levels[b.ladder[side].n - 1] if b.ladder[side].n else LOB_NIL):
+                raise AssertionError(f"the {_SIDE_NAME[side]} top level is not the ladder's best")
             if b.pxmap[side].count != b.ladder[side].n:
                 raise AssertionError(f"{_SIDE_NAME[side]} price map holds {b.pxmap[side].count} prices "
                                      f"but the ladder {b.ladder[side].n} levels")
@@ -615,9 +617,6 @@ cdef class BookReader:
                 if (lvl.price if lvl != NULL else (-INT64_MAX - 1 if side == 0 else INT64_MAX)) != \
                         b.sig.top_price[side][pos] or (lvl.qty if lvl != NULL else 0) != b.sig.top_qty[side][pos]:
                     raise AssertionError(f"OFI baseline of {_SIDE_NAME[side]} level {pos + 1} is not the book's")
-            if b.sig.absorb_live[side] != (b.ladder[side].n != 0) or (
-                    b.ladder[side].n and b.sig.absorb_price[side] != lob_book_best(b, side)):
-                raise AssertionError(f"absorption tracks another {_SIDE_NAME[side]} than the best")
             if b.sig.absorbed[side] < 0:
                 raise AssertionError(f"absorbed {_SIDE_NAME[side]} qty is negative")
         if b.sig.run_levels < 0 or b.sig.run_qty < 0 or b.sig.sweeps < 0:
@@ -748,7 +747,7 @@ cdef class OrderBook(BookReader):
         cdef int64_t q = to_int64(qty, "qty")
         cdef int64_t t = self.clock(ts)
         cdef int64_t out
-        if lob_book_op(&self.book, ADD, oid, s, p, q, t, 0, &out):
+        if lob_book_call(&self.book, ADD, oid, s, p, q, t, &out):
             self.fail(side)
 
     def cancel(self, order_id, *, ts=None):
@@ -757,7 +756,7 @@ cdef class OrderBook(BookReader):
         cdef uint64_t oid = to_uint64(order_id, "order_id")
         cdef int64_t t = self.clock(ts)
         cdef int64_t left = 0
-        if lob_book_op(&self.book, CANCEL, oid, 0, 0, 0, t, 0, &left):
+        if lob_book_call(&self.book, CANCEL, oid, 0, 0, 0, t, &left):
             self.fail()
         return qty_int(left)
 
@@ -770,7 +769,7 @@ cdef class OrderBook(BookReader):
         cdef int64_t q = to_int64(qty, "qty")
         cdef int64_t t = self.clock(ts)
         cdef int64_t left = 0
-        if lob_book_op(&self.book, REDUCE, oid, 0, 0, q, t, 0, &left):
+        if lob_book_call(&self.book, REDUCE, oid, 0, 0, q, t, &left):
             self.fail()
         return qty_int(left)
 
@@ -783,7 +782,7 @@ cdef class OrderBook(BookReader):
         cdef int64_t q = to_int64(qty, "qty")
         cdef int64_t t = self.clock(ts)
         cdef int64_t left = 0
-        if lob_book_op(&self.book, EXECUTE, oid, 0, 0, q, t, 0, &left):
+        if lob_book_call(&self.book, EXECUTE, oid, 0, 0, q, t, &left):
             self.fail()
         return qty_int(left)
 
@@ -799,7 +798,7 @@ cdef class OrderBook(BookReader):
         cdef int64_t q = to_int64(qty, "qty")
         cdef int64_t t = self.clock(ts)
         cdef int64_t out
-        if lob_book_op(&self.book, MODIFY, oid, 0, p, q, t, 0, &out):
+        if lob_book_call(&self.book, MODIFY, oid, 0, p, q, t, &out):
             self.fail()
 
     def trade(self, side, price, qty, *, ts=None):
@@ -815,7 +814,7 @@ cdef class OrderBook(BookReader):
         cdef int64_t q = to_int64(qty, "qty")
         cdef int64_t t = self.clock(ts)
         cdef int64_t out
-        if lob_book_op(&self.book, TRADE, 0, s, p, q, t, 0, &out):
+        if lob_book_call(&self.book, TRADE, 0, s, p, q, t, &out):
             self.fail(side)
 
     def clear(self, *, ts=None):
@@ -823,7 +822,7 @@ cdef class OrderBook(BookReader):
         counters are kept; reset_flow() zeroes them."""
         self.guard()
         cdef int64_t out
-        lob_book_op(&self.book, CLEAR, 0, 0, 0, 0, self.clock(ts), 0, &out)
+        lob_book_call(&self.book, CLEAR, 0, 0, 0, 0, self.clock(ts), &out)
 
     def reset_flow(self):
         """Zero the trade-flow counters (volume delta, buy/sell volume, trade
@@ -884,7 +883,7 @@ cdef class OrderBook(BookReader):
         cdef int64_t p = to_int64(price, "price")
         cdef int64_t q = to_int64(qty, "qty")
         cdef int64_t out
-        if lob_book_op(&self.book, LOB_OP_SEED, 0, s, p, q, self.clock(ts), 0, &out):
+        if lob_book_call(&self.book, LOB_OP_SEED, 0, s, p, q, self.clock(ts), &out):
             self.fail(side)
 
     def set_anonymous(self, side, price, qty, *, ts=None):
@@ -897,7 +896,7 @@ cdef class OrderBook(BookReader):
         cdef int64_t p = to_int64(price, "price")
         cdef int64_t q = to_int64(qty, "qty")
         cdef int64_t out
-        if lob_book_op(&self.book, ANON, 0, s, p, q, self.clock(ts), 0, &out):
+        if lob_book_call(&self.book, ANON, 0, s, p, q, self.clock(ts), &out):
             self.fail(side)
 
     def cancel_anonymous(self, side, price, qty, *, ts=None):
@@ -908,7 +907,7 @@ cdef class OrderBook(BookReader):
         cdef int64_t p = to_int64(price, "price")
         cdef int64_t q = to_int64(qty, "qty")
         cdef int64_t left = 0
-        if lob_book_op(&self.book, LOB_OP_DRAW, 0, s, p, q, self.clock(ts), 0, &left):
+        if lob_book_call(&self.book, LOB_OP_DRAW, 0, s, p, q, self.clock(ts), &left):
             self.fail(side)
         return left
 
@@ -921,7 +920,7 @@ cdef class OrderBook(BookReader):
         cdef int64_t p = to_int64(price, "price")
         cdef int64_t q = to_int64(qty, "qty")
         cdef int64_t left = 0
-        if lob_book_op(&self.book, LOB_OP_DRAW_EXECUTE, 0, s, p, q, self.clock(ts), 0, &left):
+        if lob_book_call(&self.book, LOB_OP_DRAW_EXECUTE, 0, s, p, q, self.clock(ts), &left):
             self.fail(side)
         return left
 
@@ -984,7 +983,7 @@ cdef class OrderBook(BookReader):
         self.book.flow_notional.hi = notional >> 64
         self.book.flow_has_last = last is not None
         self.book.flow_last_price = last if last is not None else 0
-        lob_book_after(&self.book, LOB_AFTER_STATE)    # the signals' baseline is the restored book
+        lob_book_sync_signals(&self.book)               # the signals' baseline is the restored book
         if not isinstance(signals, dict):
             return
         s.ts = signals["ts"]

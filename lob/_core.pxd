@@ -80,7 +80,7 @@ cdef extern from "lob_signals.h" nogil:
         int64_t qty
     ctypedef struct lob_signals:
         int64_t ts
-        int trade_event
+        int dirty
         int ofi_levels
         lob_i128 ofi[10]
         int64_t top_price[2][10]
@@ -102,8 +102,6 @@ cdef extern from "lob_signals.h" nogil:
         size_t run_prices_cap
         int64_t sweeps
         int64_t absorbed[2]
-        int64_t absorb_price[2]
-        int absorb_live[2]
     int lob_sig_reserve(lob_signals *s, size_t trades, size_t prices)
     void lob_sig_trade_at(lob_signals *s, int aggressor, int64_t price, int64_t qty)
     int64_t lob_i128_to_int64_sat(const lob_i128 *a)
@@ -146,6 +144,7 @@ cdef extern from "lob_book.h" nogil:
         lob_idmap ids
         lob_ladder ladder[2]
         lob_pxmap pxmap[2]
+        uint32_t top_level[2]
         int allow_cross
         int busy
         int64_t flow_buy
@@ -180,8 +179,7 @@ cdef extern from "lob_book.h" nogil:
     double lob_book_vwap_deviation_bps(lob_book *b)
     double lob_book_volume_delta_ewm(const lob_book *b)
     double lob_book_absorption(const lob_book *b, int side)
-    int64_t lob_book_row_run_qty(const lob_book *b)
-    int64_t lob_book_row_run_levels(const lob_book *b)
+    bint lob_event_traded(const Event *ev, int status)
     # memory and structure (the engine's matching loop)
     int lob_book_grow_orders(lob_book *b, uint64_t cap)
     int lob_book_reserve_order(lob_book *b)
@@ -192,8 +190,8 @@ cdef extern from "lob_book.h" nogil:
     int lob_book_flow_room(const lob_book *b, int aggressor, int64_t qty)
     void lob_book_record_trade(lob_book *b, int aggressor, int64_t price, int64_t qty)
     void lob_book_reset_flow(lob_book *b)
-    void lob_book_absorb_sync(lob_book *b)
     void lob_book_after(lob_book *b, int mode)
+    void lob_book_sync_signals(lob_book *b)
     # events
     int lob_book_add(lob_book *b, uint64_t order_id, int side, int64_t price, int64_t qty)
     int lob_book_cancel(lob_book *b, uint64_t order_id, int64_t *out_qty)
@@ -203,8 +201,8 @@ cdef extern from "lob_book.h" nogil:
     int lob_book_modify(lob_book *b, uint64_t order_id, int64_t price, int64_t qty)
     void lob_book_clear(lob_book *b)
     int lob_book_seed(lob_book *b, int side, int64_t price, int64_t qty)
-    int lob_book_op(lob_book *b, int op, uint64_t order_id, int side, int64_t price, int64_t qty,
-                    int64_t ts, int draw, int64_t *out)
+    int lob_book_call(lob_book *b, int op, uint64_t order_id, int side, int64_t price, int64_t qty,
+                      int64_t ts, int64_t *out)
     int lob_book_apply(lob_book *b, const Event *ev)
 
 

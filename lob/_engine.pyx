@@ -471,6 +471,7 @@ cdef class MatchingEngine:
             maker_left = 0
             self.remove_slot(slot)
         self.push_fill(t.order_id, maker, price, fill, maker_left)
+        self.core.sig.dirty = 1                       # fills happen at the best level
         lob_book_after(self.core, LOB_AFTER_FLOW)     # a fill is an event of the book, as a feed's EXECUTE
 
     cdef void bulk_rounds(self, const Taker *t, uint32_t level, int64_t *left, int64_t *filled) noexcept nogil:
@@ -532,6 +533,7 @@ cdef class MatchingEngine:
                 o.qty = visible
                 x.hidden = rest - visible
                 self.push_fill(t.order_id, o.order_id, price, q, rest)
+            self.core.sig.dirty = 1
             lob_book_after(self.core, LOB_AFTER_FLOW)
 
     cdef void match_level(self, const Taker *t, uint32_t level, int64_t *left, int64_t *filled,
@@ -548,6 +550,7 @@ cdef class MatchingEngine:
             is_last = slot == last
             if self.owned_by(slot, t.owner):
                 self.prevent(t, slot, left, stopped)
+                self.core.sig.dirty = 1
                 lob_book_after(self.core, LOB_AFTER_FLOW)
                 if stopped[0]:
                     return
@@ -579,7 +582,6 @@ cdef class MatchingEngine:
         """Start a request at `ts`: the clock moves (undone if it fails)."""
         if ts > self.core.sig.ts:
             self.core.sig.ts = ts
-        self.core.sig.trade_event = 0
         return LOB_OK
 
     cdef int end(self, int status, int64_t before, int kind) noexcept nogil:
@@ -587,7 +589,6 @@ cdef class MatchingEngine:
         was an event of its own), or on failure the clock back."""
         if status:
             self.core.sig.ts = before
-            self.core.sig.trade_event = 0
             self.core.fail.kind = kind
         else:
             lob_book_after(self.core, LOB_AFTER_FLOW)

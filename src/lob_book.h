@@ -84,6 +84,7 @@ typedef struct lob_book {
     lob_idmap ids;
     lob_ladder ladder[2];
     lob_pxmap pxmap[2];       /* price -> level slot, per side */
+    uint32_t top_level[2];    /* the best level's slot per side (LOB_NIL: empty): ladder's last entry */
     int allow_cross;
     int busy;                 /* a batch runs without the GIL: the Python face refuses every call */
     /* trade flow since the last reset */
@@ -105,6 +106,7 @@ static inline void lob_book_zero(lob_book *b) {
     memset(b, 0, sizeof *b);
     b->free_order = LOB_NIL;
     b->free_level = LOB_NIL;
+    b->top_level[0] = b->top_level[1] = LOB_NIL;
 }
 
 /* 0, or LOB_E_NOMEM (then lob_book_free it). */
@@ -144,12 +146,12 @@ static inline size_t lob_book_bytes(const lob_book *b) {
 /* ------------------------------------------------------------------ */
 /* Reading */
 
-static inline uint32_t lob_book_find(const lob_book *b, uint64_t order_id) {
+LOB_INLINE uint32_t lob_book_find(const lob_book *b, uint64_t order_id) {
     return lob_idmap_find(&b->ids, order_id, (const char *)b->orders, sizeof(lob_order));
 }
 
 /* The touch price of a non-empty side (ladder keys are negated for asks). */
-static inline int64_t lob_book_best(const lob_book *b, int side) {
+LOB_INLINE int64_t lob_book_best(const lob_book *b, int side) {
     int64_t key = b->ladder[side].keys[b->ladder[side].n - 1];
     return side == LOB_BID ? key : ~key;
 }
@@ -161,7 +163,7 @@ static inline const lob_level *lob_book_level_at(const lob_book *b, int side, si
 }
 
 /* The best level of `side`: its price and total qty, (0, 0) when empty. */
-static inline void lob_book_touch(const lob_book *b, int side, int64_t *price, int64_t *qty) {
+LOB_INLINE void lob_book_touch(const lob_book *b, int side, int64_t *price, int64_t *qty) {
     const lob_ladder *lad = &b->ladder[side];
     if (lad->n) {
         const lob_level *lvl = &b->levels[lad->levels[lad->n - 1]];
@@ -174,9 +176,15 @@ static inline void lob_book_touch(const lob_book *b, int side, int64_t *price, i
 }
 
 /* The level slot at (side, price), or LOB_NIL. */
-static inline uint32_t lob_book_level_of(const lob_book *b, int side, int64_t price) {
+LOB_INLINE uint32_t lob_book_level_of(const lob_book *b, int side, int64_t price) {
     uint32_t level = lob_pxmap_find(&b->pxmap[side], price);
     return level == LOB_PXMAP_EMPTY ? LOB_NIL : level;
+}
+
+/* Is `level` (on `side`) the best level?  Its changes move the inputs of
+ * OFI and absorption: operations mark the book dirty then (sig.dirty). */
+LOB_INLINE int lob_book_is_top(const lob_book *b, uint32_t level, int side) {
+    return b->top_level[side] == level;
 }
 
 /* Total qty of the best `levels` levels of a side, in doubles (several int64
@@ -190,13 +198,13 @@ static inline double lob_book_side_qty(const lob_book *b, int side, size_t level
 }
 
 /* The signal formulas, one home for the per-call reads and the batch rows. */
-static inline double lob_microprice_of(int64_t bid, int64_t bid_qty, int64_t ask, int64_t ask_qty) {
+LOB_INLINE double lob_microprice_of(int64_t bid, int64_t bid_qty, int64_t ask, int64_t ask_qty) {
     double bq = (double)bid_qty, aq = (double)ask_qty;
     if (bid_qty == 0 || ask_qty == 0) return NAN;
     return ((double)bid * aq + (double)ask * bq) / (bq + aq);
 }
 
-static inline double lob_imbalance_of(double bid_qty, double ask_qty) {
+LOB_INLINE double lob_imbalance_of(double bid_qty, double ask_qty) {
     if (bid_qty + ask_qty == 0) return NAN;
     return (bid_qty - ask_qty) / (bid_qty + ask_qty);
 }
@@ -268,7 +276,7 @@ static inline int lob_book_grow_orders(lob_book *b, uint64_t cap) {
 }
 
 /* Room for one more order in the pool and the id map. */
-static inline int lob_book_reserve_order(lob_book *b) {
+LOB_INLINE int lob_book_reserve_order(lob_book *b) {
     if (b->free_order == LOB_NIL && b->orders_used == b->orders_cap) {
         int status = lob_book_grow_orders(b, b->orders_cap == 0 ? 1024 : (uint64_t)b->orders_cap * 2);
         if (status) return status;
@@ -300,6 +308,7 @@ static inline uint32_t lob_book_new_level(lob_book *b, int side, int64_t price) 
     lob_ladder *lad = &b->ladder[side];
     int64_t key = lob_ladder_key(side, price);
     uint32_t slot;
+    size_t pos;
     lob_level *lvl;
     if (b->free_level != LOB_NIL) {
         slot = b->free_level;
@@ -315,7 +324,12 @@ static inline uint32_t lob_book_new_level(lob_book *b, int side, int64_t price) 
     lvl->tail = LOB_NIL;
     lvl->count = 0;
     lvl->side = (uint32_t)side;
-    lob_ladder_insert_at(lad, lob_ladder_lower_bound(lad, key), key, slot);
+    pos = lob_ladder_lower_bound(lad, key);
+    if (pos == lad->n) {              /* a new best level */
+        b->top_level[side] = slot;
+        b->sig.dirty = 1;
+    }
+    lob_ladder_insert_at(lad, pos, key, slot);
     lob_pxmap_insert(&b->pxmap[side], price, slot);
     return slot;
 }
@@ -326,6 +340,10 @@ static inline void lob_book_drop_level(lob_book *b, uint32_t level) {
     int64_t key = lob_ladder_key((int)lvl->side, lvl->price);
     size_t pos = lad->keys[lad->n - 1] == key ? lad->n - 1 : lob_ladder_lower_bound(lad, key);
     lob_ladder_erase_at(lad, pos);
+    if (pos == lad->n) {              /* the best level went: the next is the best */
+        b->top_level[lvl->side] = lad->n ? lad->levels[lad->n - 1] : LOB_NIL;
+        b->sig.dirty = 1;
+    }
     lob_pxmap_erase(&b->pxmap[lvl->side], lvl->price);
     lvl->head = b->free_level;
     b->free_level = level;
@@ -333,7 +351,7 @@ static inline void lob_book_drop_level(lob_book *b, uint32_t level) {
 
 /* The level at `price` into *level (LOB_NIL if none); LOB_E_OVERFLOW if
  * `qty` more would take its total past int64. */
-static inline int lob_book_room_at(const lob_book *b, int side, int64_t price, int64_t qty, uint32_t *level) {
+LOB_INLINE int lob_book_room_at(const lob_book *b, int side, int64_t price, int64_t qty, uint32_t *level) {
     uint32_t found = lob_pxmap_find(&b->pxmap[side], price);
     if (found == LOB_PXMAP_EMPTY) {
         *level = LOB_NIL;
@@ -345,7 +363,7 @@ static inline int lob_book_room_at(const lob_book *b, int side, int64_t price, i
 
 /* The level at `price` into *level, opened if absent, with room for `qty`
  * more: the last step that can fail, so callers change nothing before it. */
-static inline int lob_book_open_level(lob_book *b, int side, int64_t price, int64_t qty, uint32_t *level) {
+LOB_INLINE int lob_book_open_level(lob_book *b, int side, int64_t price, int64_t qty, uint32_t *level) {
     int status = lob_book_room_at(b, side, price, qty, level);
     if (status || *level != LOB_NIL) return status;
     status = lob_book_reserve_level(b, side);
@@ -354,7 +372,7 @@ static inline int lob_book_open_level(lob_book *b, int side, int64_t price, int6
     return LOB_OK;
 }
 
-static inline void lob_book_link_tail(lob_book *b, uint32_t slot, uint32_t level) {
+LOB_INLINE void lob_book_link_tail(lob_book *b, uint32_t slot, uint32_t level) {
     lob_order *o = &b->orders[slot];
     lob_level *lvl = &b->levels[level];
     o->level = level;
@@ -365,12 +383,14 @@ static inline void lob_book_link_tail(lob_book *b, uint32_t slot, uint32_t level
     lvl->tail = slot;
     lvl->qty += o->qty;
     lvl->count++;
+    b->sig.dirty |= lob_book_is_top(b, level, (int)lvl->side);
 }
 
 /* Take an order out of its level's FIFO; drops the level if it empties. */
-static inline void lob_book_unlink(lob_book *b, uint32_t slot) {
+LOB_INLINE void lob_book_unlink(lob_book *b, uint32_t slot) {
     lob_order *o = &b->orders[slot];
     lob_level *lvl = &b->levels[o->level];
+    b->sig.dirty |= lob_book_is_top(b, o->level, (int)lvl->side);
     if (o->prev != LOB_NIL) b->orders[o->prev].next = o->next;
     else lvl->head = o->next;
     if (o->next != LOB_NIL) b->orders[o->next].prev = o->prev;
@@ -381,28 +401,28 @@ static inline void lob_book_unlink(lob_book *b, uint32_t slot) {
 }
 
 /* Forget an unlinked order whose id-map bucket is known (lob_idmap_locate). */
-static inline void lob_book_release_at(lob_book *b, uint32_t slot, uint64_t bucket) {
+LOB_INLINE void lob_book_release_at(lob_book *b, uint32_t slot, uint64_t bucket) {
     lob_idmap_erase_at(&b->ids, bucket);
     b->orders[slot].next = b->free_order;
     b->free_order = slot;
 }
 
 /* Forget an unlinked order: id map entry and pool slot. */
-static inline void lob_book_release(lob_book *b, uint32_t slot) {
+LOB_INLINE void lob_book_release(lob_book *b, uint32_t slot) {
     lob_idmap_erase(&b->ids, b->orders[slot].order_id, slot);
     b->orders[slot].next = b->free_order;
     b->free_order = slot;
 }
 
 /* Unlink and release the order at `slot` (no trade recorded). */
-static inline void lob_book_remove(lob_book *b, uint32_t slot) {
+LOB_INLINE void lob_book_remove(lob_book *b, uint32_t slot) {
     lob_book_unlink(b, slot);
     lob_book_release(b, slot);
 }
 
 /* LOB_E_CROSSED (context filled) if a `side` order at `price` would lock or
  * cross the book and the book does not allow it. */
-static inline int lob_book_check_cross(lob_book *b, int side, int64_t price, uint64_t order_id, int64_t qty) {
+LOB_INLINE int lob_book_check_cross(lob_book *b, int side, int64_t price, uint64_t order_id, int64_t qty) {
     const lob_ladder *opp = &b->ladder[1 - side];
     int64_t best;
     if (b->allow_cross || opp->n == 0) return LOB_OK;
@@ -431,6 +451,7 @@ static inline int lob_book_requeue(lob_book *b, uint32_t slot, int64_t qty) {
     } else {
         lvl->qty += qty - o->qty;
         o->qty = qty;
+        b->sig.dirty |= lob_book_is_top(b, level, (int)lvl->side);
     }
     return LOB_OK;
 }
@@ -439,18 +460,18 @@ static inline int lob_book_requeue(lob_book *b, uint32_t slot, int64_t qty) {
 /* Trade flow */
 
 /* LOB_E_OVERFLOW if recording `qty` would take a volume counter past int64. */
-static inline int lob_book_flow_room(const lob_book *b, int aggressor, int64_t qty) {
+LOB_INLINE int lob_book_flow_room(const lob_book *b, int aggressor, int64_t qty) {
     int64_t counter = aggressor == LOB_BID ? b->flow_buy : (aggressor == LOB_ASK ? b->flow_sell : b->flow_cross);
     return qty > INT64_MAX - counter ? LOB_E_OVERFLOW : LOB_OK;
 }
 
 /* Room to record one more trade of `qty` (flow counters and signal buffers). */
-static inline int lob_book_trade_room(lob_book *b, int aggressor, int64_t qty) {
+LOB_INLINE int lob_book_trade_room(lob_book *b, int aggressor, int64_t qty) {
     if (lob_book_flow_room(b, aggressor, qty)) return LOB_E_OVERFLOW;
     return lob_sig_reserve(&b->sig, 1, 1);
 }
 
-static inline void lob_book_record_trade(lob_book *b, int aggressor, int64_t price, int64_t qty) {
+LOB_INLINE void lob_book_record_trade(lob_book *b, int aggressor, int64_t price, int64_t qty) {
     if (aggressor == LOB_BID) b->flow_buy += qty;
     else if (aggressor == LOB_ASK) b->flow_sell += qty;
     else b->flow_cross += qty;
@@ -473,71 +494,50 @@ static inline void lob_book_reset_flow(lob_book *b) {
 /* ------------------------------------------------------------------ */
 /* Signals after an event */
 
-/* Absorption restarts when a side's best price changes or the side empties. */
-static inline void lob_book_absorb_sync(lob_book *b) {
-    int side;
-    for (side = 0; side < 2; side++) {
-        int live = b->ladder[side].n != 0;
-        int64_t best = live ? lob_book_best(b, side) : 0;
-        if (live != b->sig.absorb_live[side] || best != b->sig.absorb_price[side]) {
-            b->sig.absorbed[side] = 0;
-            b->sig.absorb_live[side] = live;
-            b->sig.absorb_price[side] = best;
-        }
-    }
-}
-
 /* e(n) of one level, from its before (pb, PB, pa, PA) and after (nb, NB, na, NA). */
-static inline void lob_ofi_term(lob_i128 *sum, int64_t pb, int64_t PB, int64_t nb, int64_t NB, int64_t pa,
-                                int64_t PA, int64_t na, int64_t NA) {
-    if (nb >= pb) lob_i128_add64(sum, NB);
-    if (nb <= pb) lob_i128_sub64(sum, PB);
-    if (na <= pa) lob_i128_sub64(sum, NA);
-    if (na >= pa) lob_i128_add64(sum, PA);
+LOB_INLINE void lob_ofi_term(lob_i128 *sum, int64_t pb, int64_t PB, int64_t nb, int64_t NB, int64_t pa,
+                             int64_t PA, int64_t na, int64_t NA) {
+    uint64_t pos = (nb >= pb ? (uint64_t)NB : 0) + (na >= pa ? (uint64_t)PA : 0);
+    uint64_t neg = (nb <= pb ? (uint64_t)PB : 0) + (na <= pa ? (uint64_t)NA : 0);
+    if (pos != neg) lob_i128_add_diff(sum, pos, neg);
 }
 
-/* The signals' work after a successful event (or engine request): OFI over
- * the M best levels (not for seeding: `mode` LOB_AFTER_STATE only moves the
- * baseline), absorption, and the end of a run when a non-trade event comes
- * at another time. */
-static inline void lob_book_after(lob_book *b, int mode) {
+/* The best levels after an event against the baseline (the book after the
+ * last one): OFI at the best level, absorption (it restarts when a best
+ * price changes or a side empties), the new baseline.  `mode`
+ * LOB_AFTER_STATE (seeding) only moves the baseline. */
+static inline void lob_book_after_top(lob_book *b, int mode) {
     lob_signals *s = &b->sig;
-    int m, M = s->ofi_levels;
-    int64_t nb, NB, na, NA;
-    const lob_ladder *bl = &b->ladder[LOB_BID], *al = &b->ladder[LOB_ASK];
-    if (bl->n) {
-        const lob_level *l = &b->levels[bl->levels[bl->n - 1]];
-        nb = l->price;
-        NB = l->qty;
-    } else {
-        nb = INT64_MIN;
-        NB = 0;
+    uint32_t tb = b->top_level[LOB_BID], ta = b->top_level[LOB_ASK];
+    int64_t nb = INT64_MIN, NB = 0, na = INT64_MAX, NA = 0;
+    if (tb != LOB_NIL) {
+        nb = b->levels[tb].price;
+        NB = b->levels[tb].qty;
     }
-    if (al->n) {
-        const lob_level *l = &b->levels[al->levels[al->n - 1]];
-        na = l->price;
-        NA = l->qty;
-    } else {
-        na = INT64_MAX;
-        NA = 0;
+    if (ta != LOB_NIL) {
+        na = b->levels[ta].price;
+        NA = b->levels[ta].qty;
     }
-    if (nb != s->top_price[0][0] || NB != s->top_qty[0][0] || na != s->top_price[1][0] || NA != s->top_qty[1][0]) {
-        if (mode == LOB_AFTER_FLOW)
-            lob_ofi_term(&s->ofi[0], s->top_price[0][0], s->top_qty[0][0], nb, NB, s->top_price[1][0],
-                         s->top_qty[1][0], na, NA);
-        s->top_price[0][0] = nb;
-        s->top_qty[0][0] = NB;
-        s->top_price[1][0] = na;
-        s->top_qty[1][0] = NA;
-        lob_book_absorb_sync(b);
-    }
-    for (m = 1; m < M; m++) {
+    if (mode == LOB_AFTER_FLOW)
+        lob_ofi_term(&s->ofi[0], s->top_price[0][0], s->top_qty[0][0], nb, NB, s->top_price[1][0],
+                     s->top_qty[1][0], na, NA);
+    if (nb != s->top_price[0][0] || NB == 0) s->absorbed[0] = 0;
+    if (na != s->top_price[1][0] || NA == 0) s->absorbed[1] = 0;
+    s->top_price[0][0] = nb;
+    s->top_qty[0][0] = NB;
+    s->top_price[1][0] = na;
+    s->top_qty[1][0] = NA;
+}
+
+/* OFI at levels 2..M against the baseline. */
+static inline void lob_book_after_levels(lob_book *b, int mode) {
+    lob_signals *s = &b->sig;
+    int m;
+    for (m = 1; m < s->ofi_levels; m++) {
         const lob_level *lb = lob_book_level_at(b, LOB_BID, (size_t)m);
         const lob_level *la = lob_book_level_at(b, LOB_ASK, (size_t)m);
-        nb = lb ? lb->price : INT64_MIN;
-        NB = lb ? lb->qty : 0;
-        na = la ? la->price : INT64_MAX;
-        NA = la ? la->qty : 0;
+        int64_t nb = lb ? lb->price : INT64_MIN, NB = lb ? lb->qty : 0;
+        int64_t na = la ? la->price : INT64_MAX, NA = la ? la->qty : 0;
         if (mode == LOB_AFTER_FLOW)
             lob_ofi_term(&s->ofi[m], s->top_price[0][m], s->top_qty[0][m], nb, NB, s->top_price[1][m],
                          s->top_qty[1][m], na, NA);
@@ -546,23 +546,36 @@ static inline void lob_book_after(lob_book *b, int mode) {
         s->top_price[1][m] = na;
         s->top_qty[1][m] = NA;
     }
-    if (!s->trade_event && s->ts != s->run_ts) s->run_open = 0;
 }
 
-/* The run fields of a feature row: the run through this event after a trade
- * event, 0 after any other. */
-static inline int64_t lob_book_row_run_qty(const lob_book *b) {
-    return b->sig.trade_event ? b->sig.run_qty : 0;
+/* The signals' work after a successful event (each engine fill is one):
+ * OFI at the best level and absorption look at the book only when the event
+ * changed a best level (sig.dirty); with ofi_levels > 1, OFI looks at every
+ * level it keeps after every event. */
+LOB_INLINE void lob_book_after(lob_book *b, int mode) {
+    if (b->sig.dirty) {
+        b->sig.dirty = 0;
+        lob_book_after_top(b, mode);
+    }
+    if (b->sig.ofi_levels > 1) lob_book_after_levels(b, mode);
 }
 
-static inline int64_t lob_book_row_run_levels(const lob_book *b) {
-    return b->sig.trade_event ? b->sig.run_levels : 0;
+/* Baseline the signals on the book as it is (after a restore). */
+static inline void lob_book_sync_signals(lob_book *b) {
+    b->sig.dirty = 1;
+    lob_book_after(b, LOB_AFTER_STATE);
+}
+
+/* The run fields of a feature row: the run through this event after a
+ * (sided) trade event, 0 after any other. */
+LOB_INLINE int lob_event_traded(const lob_event *ev, int status) {
+    return status == LOB_OK && (ev->kind == LOB_EXECUTE || (ev->kind == LOB_TRADE && ev->side >= 0 && ev->side <= 1));
 }
 
 /* ------------------------------------------------------------------ */
 /* Events.  Each validates, reserves, then changes; failures fill b->fail. */
 
-static inline int lob_book_add(lob_book *b, uint64_t order_id, int side, int64_t price, int64_t qty) {
+LOB_INLINE int lob_book_add(lob_book *b, uint64_t order_id, int side, int64_t price, int64_t qty) {
     int status;
     uint32_t slot, level;
     uint64_t bucket;
@@ -594,7 +607,7 @@ static inline int lob_book_add(lob_book *b, uint64_t order_id, int side, int64_t
     return LOB_OK;
 }
 
-static inline int lob_book_cancel(lob_book *b, uint64_t order_id, int64_t *out_qty) {
+LOB_INLINE int lob_book_cancel(lob_book *b, uint64_t order_id, int64_t *out_qty) {
     uint64_t bucket;
     uint32_t slot = lob_idmap_locate(&b->ids, order_id, (const char *)b->orders, sizeof(lob_order), &bucket);
     if (slot == LOB_NIL) return lob_fail(&b->fail, LOB_E_UNKNOWN, order_id, -1, 0, 0);
@@ -604,7 +617,7 @@ static inline int lob_book_cancel(lob_book *b, uint64_t order_id, int64_t *out_q
     return LOB_OK;
 }
 
-static inline int lob_book_reduce(lob_book *b, uint64_t order_id, int64_t qty, int64_t *out_left) {
+LOB_INLINE int lob_book_reduce(lob_book *b, uint64_t order_id, int64_t qty, int64_t *out_left) {
     uint32_t slot;
     uint64_t bucket;
     lob_order *o;
@@ -624,13 +637,14 @@ static inline int lob_book_reduce(lob_book *b, uint64_t order_id, int64_t qty, i
     } else {
         o->qty -= qty;
         b->levels[o->level].qty -= qty;
+        b->sig.dirty |= lob_book_is_top(b, o->level, (int)b->levels[o->level].side);
         *out_left = o->qty;
     }
     return LOB_OK;
 }
 
 /* A resting order trades `qty` at its price; the aggressor is the other side. */
-static inline int lob_book_execute(lob_book *b, uint64_t order_id, int64_t qty, int64_t *out_left) {
+LOB_INLINE int lob_book_execute(lob_book *b, uint64_t order_id, int64_t qty, int64_t *out_left) {
     uint32_t slot;
     uint64_t bucket;
     lob_order *o;
@@ -656,6 +670,7 @@ static inline int lob_book_execute(lob_book *b, uint64_t order_id, int64_t qty, 
     } else {
         o->qty -= qty;
         lvl->qty -= qty;
+        b->sig.dirty |= lob_book_is_top(b, o->level, (int)lvl->side);
         *out_left = o->qty;
     }
     return LOB_OK;
@@ -677,6 +692,7 @@ static inline int lob_book_modify(lob_book *b, uint64_t order_id, int64_t price,
     if (price == lvl->price && qty <= o->qty) {
         lvl->qty -= o->qty - qty;
         o->qty = qty;
+        b->sig.dirty |= lob_book_is_top(b, o->level, side);
         return LOB_OK;
     }
     status = lob_book_check_cross(b, side, price, order_id, qty);
@@ -717,8 +733,10 @@ static inline void lob_book_clear(lob_book *b) {
     b->free_level = LOB_NIL;
     b->ladder[0].n = 0;
     b->ladder[1].n = 0;
+    b->top_level[0] = b->top_level[1] = LOB_NIL;
     lob_pxmap_clear(&b->pxmap[0]);
     lob_pxmap_clear(&b->pxmap[1]);
+    b->sig.dirty = 1;
 }
 
 /* Anonymous qty at (side, price), ahead of every known order there. */
@@ -742,6 +760,7 @@ static inline int lob_book_seed(lob_book *b, int side, int64_t price, int64_t qt
     }
     b->levels[level].anon += qty;
     b->levels[level].qty += qty;
+    b->sig.dirty |= lob_book_is_top(b, level, side);
     return LOB_OK;
 }
 
@@ -778,6 +797,7 @@ static inline int lob_book_draw(lob_book *b, int side, int64_t price, int64_t qt
     lvl->anon -= qty;
     lvl->qty -= qty;
     *out_left = lvl->anon;
+    b->sig.dirty |= lob_book_is_top(b, level, side);
     if (lvl->anon == 0 && lvl->count == 0) lob_book_drop_level(b, level);
     return LOB_OK;
 }
@@ -808,79 +828,91 @@ static inline int lob_book_set_anon(lob_book *b, int side, int64_t price, int64_
 }
 
 /* ------------------------------------------------------------------ */
-/* One operation with its clock and signals: the body of every per-call
- * method and every event of a batch.
+/* One operation with its clock and signals: the body of every event of a
+ * batch and of every per-call method (which passes its arguments as an
+ * event).
  *
- * op: an event kind (1-8) or LOB_OP_*.  ts: the event's time (the clock
- * moves to it unless it is older).  draw: a CANCEL / REDUCE / EXECUTE of an
- * unknown id takes its qty from the anonymous qty at (side, price) when
- * some rests there (batches; the per-call methods have no price to go by).
- * *out: the qty the per-call method returns. */
-static inline int lob_book_op(lob_book *b, int op, uint64_t order_id, int side, int64_t price, int64_t qty,
-                              int64_t ts, int draw, int64_t *out) {
+ * ev->kind: an event kind (1-8) or LOB_OP_*.  ev->ts: the event's time (the
+ * clock moves to it unless it is older).  draw: a CANCEL / REDUCE / EXECUTE
+ * of an unknown id takes its qty from the anonymous qty at (side, price)
+ * when some rests there (batches; the per-call methods have no price to go
+ * by).  *out: the qty the per-call method returns.  Fields are read in each
+ * case, so an event costs only the loads it needs. */
+LOB_INLINE int lob_book_op(lob_book *b, const lob_event *ev, int draw, int64_t *out) {
     int status, mode = LOB_AFTER_FLOW;
-    int64_t before = b->sig.ts;
+    int64_t before = b->sig.ts, ts = ev->ts;
     if (ts > before) b->sig.ts = ts;
-    b->sig.trade_event = 0;
-    switch (op) {
+    switch (ev->kind) {
     case LOB_ADD:
-        status = lob_book_add(b, order_id, side, price, qty);
+        status = lob_book_add(b, ev->order_id, ev->side, ev->price, ev->qty);
         break;
     case LOB_CANCEL:
-        status = lob_book_cancel(b, order_id, out);
-        if (status == LOB_E_UNKNOWN && draw && lob_book_has_anon(b, side, price))
-            status = lob_book_draw(b, side, price, qty, 0, out);
+        status = lob_book_cancel(b, ev->order_id, out);
+        if (status == LOB_E_UNKNOWN && draw && lob_book_has_anon(b, ev->side, ev->price))
+            status = lob_book_draw(b, ev->side, ev->price, ev->qty, 0, out);
         break;
     case LOB_EXECUTE:
-        status = lob_book_execute(b, order_id, qty, out);
-        if (status == LOB_E_UNKNOWN && draw && lob_book_has_anon(b, side, price))
-            status = lob_book_draw(b, side, price, qty, 1, out);
+        status = lob_book_execute(b, ev->order_id, ev->qty, out);
+        if (status == LOB_E_UNKNOWN && draw && lob_book_has_anon(b, ev->side, ev->price))
+            status = lob_book_draw(b, ev->side, ev->price, ev->qty, 1, out);
         break;
     case LOB_REDUCE:
-        status = lob_book_reduce(b, order_id, qty, out);
-        if (status == LOB_E_UNKNOWN && draw && lob_book_has_anon(b, side, price))
-            status = lob_book_draw(b, side, price, qty, 0, out);
+        status = lob_book_reduce(b, ev->order_id, ev->qty, out);
+        if (status == LOB_E_UNKNOWN && draw && lob_book_has_anon(b, ev->side, ev->price))
+            status = lob_book_draw(b, ev->side, ev->price, ev->qty, 0, out);
         break;
     case LOB_MODIFY:
-        status = lob_book_modify(b, order_id, price, qty);
+        status = lob_book_modify(b, ev->order_id, ev->price, ev->qty);
         break;
     case LOB_TRADE:
-        status = lob_book_trade(b, side, price, qty);
+        status = lob_book_trade(b, ev->side, ev->price, ev->qty);
         break;
     case LOB_CLEAR:
         lob_book_clear(b);
         status = LOB_OK;
         break;
     case LOB_ANON:
-        status = lob_book_set_anon(b, side, price, qty);
+        status = lob_book_set_anon(b, ev->side, ev->price, ev->qty);
         mode = LOB_AFTER_STATE;
         break;
     case LOB_OP_SEED:
-        status = lob_book_seed(b, side, price, qty);
+        status = lob_book_seed(b, ev->side, ev->price, ev->qty);
         mode = LOB_AFTER_STATE;
         break;
     case LOB_OP_DRAW:
-        status = lob_book_draw(b, side, price, qty, 0, out);
+        status = lob_book_draw(b, ev->side, ev->price, ev->qty, 0, out);
         break;
     case LOB_OP_DRAW_EXECUTE:
-        status = lob_book_draw(b, side, price, qty, 1, out);
+        status = lob_book_draw(b, ev->side, ev->price, ev->qty, 1, out);
         break;
     default:
-        status = lob_fail(&b->fail, LOB_E_KIND, order_id, side, price, qty);
+        status = lob_fail(&b->fail, LOB_E_KIND, ev->order_id, ev->side, ev->price, ev->qty);
     }
     if (status) {
-        b->fail.kind = op;
+        b->fail.kind = ev->kind;
         b->sig.ts = before;
-        b->sig.trade_event = 0;
         return status;
     }
     lob_book_after(b, mode);
     return LOB_OK;
 }
 
-static inline int lob_book_apply(lob_book *b, const lob_event *ev) {
+LOB_INLINE int lob_book_apply(lob_book *b, const lob_event *ev) {
     int64_t out;
-    return lob_book_op(b, ev->kind, ev->order_id, ev->side, ev->price, ev->qty, ev->ts, 1, &out);
+    return lob_book_op(b, ev, 1, &out);
+}
+
+/* The per-call form: one operation from its arguments (no anonymous draws). */
+LOB_INLINE int lob_book_call(lob_book *b, int op, uint64_t order_id, int side, int64_t price, int64_t qty,
+                                int64_t ts, int64_t *out) {
+    lob_event ev;
+    ev.ts = ts;
+    ev.kind = (uint8_t)op;
+    ev.side = (int8_t)(side < -128 || side > 127 ? -1 : side);
+    ev.order_id = order_id;
+    ev.price = price;
+    ev.qty = qty;
+    return lob_book_op(b, &ev, 0, out);
 }
 
 #endif /* LOB_BOOK_H */

@@ -31,7 +31,7 @@ typedef struct {
 
 typedef struct lob_signals {
     int64_t ts;                 /* the clock: the latest ts the book has seen */
-    int trade_event;            /* the current event recorded a sided trade */
+    int dirty;                  /* the last operation changed a best level: OFI and absorption look */
     int ofi_levels;             /* M: levels of multi-level OFI, 1..LOB_OFI_MAX */
     lob_i128 ofi[LOB_OFI_MAX];  /* sum of e(n) at the m-th best level */
     /* the M best levels of each side after the last event: OFI's "before";
@@ -49,8 +49,10 @@ typedef struct lob_signals {
     size_t ring_cap, ring_head, ring_n;
     lob_i128 win_notional;
     lob_i128 win_qty;
-    /* aggressor runs: trades with one ts and one aggressor side */
-    int run_open;               /* a trade now at run_ts and run_side extends the run */
+    /* aggressor runs: trades with one ts and one aggressor side.  The clock
+       only moves forward, so a trade extends the run exactly when the clock
+       is still at run_ts (no event of another time came between) */
+    int run_open;               /* 0 after reset_flow and before an engine taker: a new run starts */
     int run_side;               /* -1 before any run */
     int64_t run_ts;
     int64_t run_qty;
@@ -58,11 +60,16 @@ typedef struct lob_signals {
     int64_t *run_prices;
     size_t run_prices_cap;
     int64_t sweeps;
-    /* absorption: qty traded at the best price since it became the best */
+    /* absorption: qty traded at the best price since it became the best (the
+       best is top_price[side][0] while top_qty[side][0] > 0) */
     int64_t absorbed[2];
-    int64_t absorb_price[2];
-    int absorb_live[2];         /* the side had a best level at the last sync */
 } lob_signals;
+
+/* a += pos - neg, for two sums of non-negative int64 (each < 2**64) */
+static inline void lob_i128_add_diff(lob_i128 *a, uint64_t pos, uint64_t neg) {
+    lob_i128_add(a, pos, 0);
+    lob_i128_add(a, 0 - neg, neg ? -1 : 0);
+}
 
 static inline void lob_i128_add64(lob_i128 *a, int64_t x) {
     lob_i128_add(a, (uint64_t)x, x < 0 ? -1 : 0);
@@ -112,7 +119,7 @@ static inline void lob_sig_reset(lob_signals *s) {
 
 static inline void lob_sig_init(lob_signals *s, int ofi_levels, int64_t window_ns, int64_t halflife_ns) {
     s->ts = 0;
-    s->trade_event = 0;
+    s->dirty = 0;
     s->ofi_levels = ofi_levels;
     s->halflife_ns = halflife_ns;
     s->window_ns = window_ns;
@@ -121,8 +128,6 @@ static inline void lob_sig_init(lob_signals *s, int ofi_levels, int64_t window_n
     s->run_prices = NULL;
     s->run_prices_cap = 0;
     lob_sig_empty_top(s);
-    s->absorb_live[0] = s->absorb_live[1] = 0;
-    s->absorb_price[0] = s->absorb_price[1] = 0;
     lob_sig_reset(s);
 }
 
@@ -180,7 +185,7 @@ static inline void lob_sig_evict(lob_signals *s) {
 
 /* A trade at the clock's time: aggressor 0 (buy), 1 (sell) or 2 (none).
  * lob_sig_reserve(s, 1, 1) must have succeeded. */
-static inline void lob_sig_trade_at(lob_signals *s, int aggressor, int64_t price, int64_t qty) {
+LOB_INLINE void lob_sig_trade_at(lob_signals *s, int aggressor, int64_t price, int64_t qty) {
     int64_t i;
     if (s->window_ns > 0) {
         lob_sig_trade *t;
@@ -202,9 +207,9 @@ static inline void lob_sig_trade_at(lob_signals *s, int aggressor, int64_t price
         s->ewm += aggressor == 0 ? (double)qty : -(double)qty;
     }
     /* absorption: a sell hits the bid, a buy lifts the ask, at the best price */
-    if (s->absorb_live[1 - aggressor] && price == s->absorb_price[1 - aggressor])
+    if (s->top_qty[1 - aggressor][0] > 0 && price == s->top_price[1 - aggressor][0])
         s->absorbed[1 - aggressor] += qty;
-    if (!(s->run_open && s->ts == s->run_ts && aggressor == s->run_side)) {
+    if (!(s->run_open && s->ts == s->run_ts && aggressor == s->run_side)) {   /* a new run */
         s->run_open = 1;
         s->run_ts = s->ts;
         s->run_side = aggressor;
@@ -218,7 +223,6 @@ static inline void lob_sig_trade_at(lob_signals *s, int aggressor, int64_t price
         s->run_prices[s->run_levels++] = price;
         if (s->run_levels == 2) s->sweeps++;
     }
-    s->trade_event = 1;
 }
 
 /* The decayed volume delta at the clock; `delta` (buy - sell) when halflife is 0. */
