@@ -623,9 +623,14 @@ cdef class MatchingEngine:
         may_rest = t.tif == GTC and not t.market
         iceberg = t.display > 0 and (t.display < t.qty or t.keep_display)
         if may_rest:
-            # room to rest the rest after matching: a pool slot (and extras), a level
-            status = self.reserve_extra() if (iceberg or t.owner) else lob_book_reserve_order(self.core)
-            if status == LOB_OK:
+            # room to rest the rest after matching (a pool slot, extras, a level);
+            # an order that does not cross goes straight to lob_book_add, which reserves
+            status = LOB_OK
+            if iceberg or t.owner:
+                status = self.reserve_extra()
+            elif crossing:
+                status = lob_book_reserve_order(self.core)
+            if status == LOB_OK and crossing:
                 status = lob_book_reserve_level(self.core, t.side)
             if status:
                 return lob_fail(f, status, t.order_id, t.side, t.price, t.qty)
