@@ -24,7 +24,7 @@ import numpy.typing as npt
 import lob
 from lob.errors import LobError, error
 from lob.kinds import ADD, CANCEL, CLEAR, EXECUTE, MODIFY, REDUCE, TRADE
-from lob.replay import CHUNK, FEATURE_SUFFIXES, PriceUnit, price_unit
+from lob.replay import FEATURE_SUFFIXES, price_unit
 
 #: Exit statuses: a refused input, a malformed command line (argparse's).
 EXIT_REFUSED = 1
@@ -148,7 +148,7 @@ def demo(args: argparse.Namespace) -> int:
     rows = [(bare_s, "apply(events, record=False)", table.format("OrderBook.apply", "apply")),
             (rows_s, "apply(events), a feature row per event",
              table.format("OrderBook.apply", "apply + read top of book, microprice, imbalance")),
-            (result.seconds, f"the replay above: 5 levels a side, batches of {CHUNK:,}",
+            (result.seconds, "the replay above (5 levels a side, in batches)",
              "not in the table (5 levels a side add 320 bytes to each row)"),
             (top_s, "a Python call per event, then book.top()",
              table.format("per call", "apply + read top of book, microprice, imbalance")),
@@ -226,7 +226,10 @@ def _check_features(target: str) -> None:
         raise PermissionError(13, f"cannot write in {folder}", target)
     if target.endswith(".parquet"):
         from lob.replay import _pyarrow
-        _pyarrow()
+        try:
+            _pyarrow()
+        except ImportError as exc:
+            raise Refused(f"{target}: {exc}", target) from None
 
 
 def _features_line(target: Optional[str]) -> None:

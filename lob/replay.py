@@ -46,8 +46,8 @@ class PriceUnit(NamedTuple):
         if price is None or (isinstance(price, float) and math.isnan(price)):
             return "-"
         if self.scale == 1:
-            return f"{price:,}" if isinstance(price, (int, np.integer)) else f"{price:,.{extra}f}"
-        return f"{price / self.scale:,.{self.decimals + extra}f}"
+            return f"{price}" if isinstance(price, (int, np.integer)) else f"{price:.{extra}f}"
+        return f"{price / self.scale:.{self.decimals + extra}f}"
 
 
 #: The summary's default: integers shown as they are (lob.synth streams have no unit).
@@ -117,8 +117,8 @@ class Replay:
                  f"  events        {self.events:,} in {self.seconds:.3f} s: {self.events / max(self.seconds, 1e-12):,.0f} "
                  f"events/s, {self.seconds / n * 1e9:.0f} ns/event (batches of {CHUNK:,}, {rows} after every event)",
                  f"  final book    {len(book):,} orders, {book.level_count(0)} bid / {book.level_count(1)} ask levels",
-                 f"  top of book   bid {unit.show(book.best_bid)} x {book.best_bid_qty:,}   ask "
-                 f"{unit.show(book.best_ask)} x {book.best_ask_qty:,}   spread {unit.show(book.spread)}   "
+                 f"  top of book   bid {unit.show(book.best_bid)} x {book.best_bid_qty}   ask "
+                 f"{unit.show(book.best_ask)} x {book.best_ask_qty}   spread {unit.show(book.spread)}   "
                  f"mid {unit.show(book.mid, 1)}"]
         if unit.note:
             lines.append(f"  prices        {unit.note}")

@@ -12,7 +12,6 @@ import venv
 
 import pytest
 
-import lob
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
