@@ -352,6 +352,10 @@ def _replay_dbn(args: argparse.Namespace, path: pathlib.Path, features: Optional
                           str(path)) from None
     try:
         events = lob.io.read_dbn(path, instrument_id=instrument)
+    except ValueError as exc:
+        if instrument is None and "instrument" in str(exc):    # several instruments: name the option
+            raise Refused(f"{exc} (lob replay: --symbol ID keeps one)", str(path)) from exc
+        raise
     except Exception as exc:        # the decoder's own error type (databento_dbn.DBNError)
         if type(exc).__name__ != "DBNError":
             raise

@@ -98,8 +98,9 @@ class RunningStats:
 
 
 class Replay:
-    """What replay() measured: the book, events, seconds, statistics,
-    rejected events by reason, and the unit its summary shows prices in."""
+    """What replay() measured: the book, events, seconds (in OrderBook.apply
+    alone), statistics, rejected events by reason, and the unit its summary
+    shows prices in."""
 
     def __init__(self, book: OrderBook, events: int, seconds: float, stats: list[RunningStats],
                  rejected: dict[str, int], depth: int = 0, unit: PriceUnit = RAW_PRICES) -> None:
@@ -115,7 +116,8 @@ class Replay:
         rows = f"a feature row with {self.depth} levels a side" if self.depth else "a feature row"
         lines = [title,
                  f"  events        {self.events:,} in {self.seconds:.3f} s: {self.events / max(self.seconds, 1e-12):,.0f} "
-                 f"events/s, {self.seconds / n * 1e9:.0f} ns/event (batches of {CHUNK:,}, {rows} after every event)",
+                 f"events/s, {self.seconds / n * 1e9:.0f} ns/event in OrderBook.apply (batches of {CHUNK:,}, {rows} "
+                 f"after every event)",
                  f"  final book    {len(book):,} orders, {book.level_count(0)} bid / {book.level_count(1)} ask levels",
                  f"  top of book   bid {unit.show(book.best_bid)} x {book.best_bid_qty}   ask "
                  f"{unit.show(book.best_ask)} x {book.best_ask_qty}   spread {unit.show(book.spread)}   "
