@@ -38,6 +38,8 @@ def pytest_sessionstart(session):
         built = pathlib.Path(module.__file__)
         if built.suffix not in (".so", ".pyd"):
             pytest.exit(f"{name} imported from {built}, not a compiled extension; {rebuild}", returncode=4)
+        if built.resolve().parent != ROOT / "lob":   # lob/__init__ took an installed build
+            pytest.exit(f"{name} imported from {built}, not from this checkout; {rebuild}", returncode=4)
         sources = [ROOT / (name.replace(".", "/") + ".pyx")] + [ROOT / d for d in depends]
         newest = max((p.stat().st_mtime for p in sources if p.exists()), default=0.0)
         if newest > built.stat().st_mtime:

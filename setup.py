@@ -52,4 +52,9 @@ ext_modules = []
 for module, directives in MODULES.items():
     ext_modules += cythonize([extension(module)], compiler_directives=directives)
 
-setup(ext_modules=ext_modules)
+# Editable installs (pip install -e .) in setuptools' "strict" mode: a .pth
+# file names a link tree of the package (build/__editable__.*), a plain path
+# that mypy and pyright follow; the default mode's import hook hides `lob`
+# from them.  Extensions still build in place (lob/*.so) for the tests.  A
+# new module appears in the link tree at the next pip install -e.
+setup(ext_modules=ext_modules, options={"editable_wheel": {"mode": "strict"}})

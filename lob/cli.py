@@ -1,23 +1,66 @@
-"""The `lob` command (also `python -m lob`)."""
+"""The `lob` command (also `python -m lob`): demo, replay, lobster-check, bench, version.
+
+A command refuses bad input (a missing, empty or malformed file, a bad
+argument) in one line on stderr that names the file, the line or byte offset
+and the problem, with exit status 1 (2 for a malformed command line); the
+handler in main() does that for every command, so a command just raises
+(lob.errors.LobError / ParseError, OSError, ValueError, ImportError).
+`--debug` shows the Python traceback instead.
+"""
+from __future__ import annotations
+
 import argparse
+import os
+import pathlib
 import sys
 import time
+import warnings
+import zlib
+from typing import Any, Callable, NoReturn, Optional, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 import lob
+from lob.errors import LobError, error
 from lob.kinds import ADD, CANCEL, CLEAR, EXECUTE, MODIFY, REDUCE, TRADE
+from lob.replay import FEATURE_SUFFIXES, price_unit
+
+#: Exit statuses: a refused input, a malformed command line (argparse's).
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+#: `--depth` at most: a row holds 4 x depth int64 (32 KB at 1,000 levels).
+MAX_DEPTH = 1000
+#: `lob demo --events` at most (34 bytes an event, plus the per-call arrays).
+MAX_DEMO_EVENTS = 100_000_000
+#: Exceptions that mean "this input is refused", not "lobcore has a bug"
+#: (EOFError and zlib.error: a truncated or corrupt gzip stream).
+INPUT_ERRORS = (LobError, OSError, ValueError, ImportError, OverflowError, MemoryError, EOFError, zlib.error)
+
+#: The integer price unit of each exchange format: units per instrument price unit.
+ITCH_PRICES = (10_000, "dollars (ITCH prices / 10,000; feature files keep ITCH's integers)")
+LOBSTER_PRICES = (10_000, "dollars (LOBSTER prices / 10,000; feature files keep LOBSTER's integers)")
+DBN_PRICES = (1_000_000_000, "the instrument's units (DBN prices / 1e9; feature files keep DBN's integers)")
 
 
-def replay_calls(book, events, sample_signals=True):
+class Refused(LobError, ValueError):
+    """A command's refusal of its input; ``source`` names the file."""
+
+    def __init__(self, message: str, source: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.source = source
+
+
+def replay_calls(book: lob.OrderBook, events: npt.NDArray[np.void],
+                 sample_signals: bool = True) -> Optional[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64],
+                                                                npt.NDArray[np.int64]]]:
     """Apply an EVENT_DTYPE array one call at a time; returns per-event
     microprice, top-level imbalance and volume delta (NumPy arrays), or None
     when sample_signals is false."""
     n = len(events)
-    if sample_signals:
-        micro = np.empty(n)
-        imb = np.empty(n)
-        vdelta = np.empty(n, dtype=np.int64)
+    micro = np.empty(n if sample_signals else 0)
+    imb = np.empty(n if sample_signals else 0)
+    vdelta = np.empty(n if sample_signals else 0, dtype=np.int64)
     add, cancel, execute, reduce_, modify, trade = (
         book.add, book.cancel, book.execute, book.reduce, book.modify, book.trade)
     columns = zip(events["kind"].tolist(), events["side"].tolist(), events["order_id"].tolist(),
@@ -46,13 +89,33 @@ def replay_calls(book, events, sample_signals=True):
     return (micro, imb, vdelta) if sample_signals else None
 
 
-def demo(args) -> int:
+def _replay_calls_top(book: lob.OrderBook, events: npt.NDArray[np.void]) -> None:
+    """The README table's per-call row: one call per event, then book.top()."""
+    add, cancel, execute, top = book.add, book.cancel, book.execute, book.top
+    columns = zip(events["kind"].tolist(), events["side"].tolist(), events["order_id"].tolist(),
+                  events["price"].tolist(), events["qty"].tolist())
+    for kind, side, oid, price, qty in columns:
+        if kind == ADD:
+            add(oid, side, price, qty)
+        elif kind == CANCEL:
+            cancel(oid)
+        elif kind == EXECUTE:
+            execute(oid, qty)
+        else:
+            raise ValueError(f"the per-call timing takes adds, cancels and executions, got kind {kind}")
+        top()
+
+
+def demo(args: argparse.Namespace) -> int:
+    """Replay a lob.synth stream: the summary, then ns/event of the
+    configurations the README's table measures, so the two can be compared."""
     from lob.replay import replay
 
     events = lob.synth.generate(args.events, seed=args.seed)
+    n = len(events)
     result = replay(events, depth=5)
     result.book.check()
-    print(result.summary(f"lobcore {lob.__version__}: replayed {len(events):,} synthetic L3 events "
+    print(result.summary(f"lobcore {lob.__version__}: replayed {n:,} synthetic L3 events "
                          f"(lob.synth, seed {args.seed})"))
     kinds = np.bincount(events["kind"], minlength=8)
     print(f"  mix           {', '.join(f'{lob.EventKind(k).name.lower()} {kinds[k]:,}' for k in range(1, 8) if kinds[k])}")
@@ -65,14 +128,40 @@ def demo(args) -> int:
     replay_calls(calls_book, events)
     calls_s = time.perf_counter() - start
     if calls_book.snapshot().tobytes() != result.book.snapshot().tobytes():
-        raise SystemExit("demo: the batch and per-call replays disagree (a bug; please report it)")
-    print(f"  per-call API  {calls_s:.3f} s, {len(events) / calls_s:,.0f} events/s, "
-          f"{calls_s / max(len(events), 1) * 1e9:.0f} ns/event (a Python call per event, then microprice(), "
+        raise RuntimeError("demo: the batch and per-call replays disagree (a bug; please report it)")
+    print(f"  per-call API  {calls_s:.3f} s, {n / calls_s:,.0f} events/s, "
+          f"{calls_s / max(n, 1) * 1e9:.0f} ns/event (a Python call per event, then microprice(), "
           f"imbalance(), volume_delta); same final book")
+    # The README's table: one 2M-event stream (seed 1), whole array per call,
+    # median of 3 rounds, on a 2-core EPYC.  Here: this stream, one run each.
+    out = np.empty(n, dtype=lob.FEATURE_DTYPE)
+    start = time.perf_counter()
+    lob.OrderBook().apply(events, record=False)
+    bare_s = time.perf_counter() - start
+    start = time.perf_counter()
+    lob.OrderBook().apply(events, out=out)
+    rows_s = time.perf_counter() - start
+    start = time.perf_counter()
+    _replay_calls_top(lob.OrderBook(), events)
+    top_s = time.perf_counter() - start
+    table = '= README table, lobcore "{}", column "{}"'
+    rows = [(bare_s, "apply(events, record=False)", table.format("OrderBook.apply", "apply")),
+            (rows_s, "apply(events), a feature row per event",
+             table.format("OrderBook.apply", "apply + read top of book, microprice, imbalance")),
+            (result.seconds, "the replay above (5 levels a side, in batches)",
+             "not in the table (5 levels a side add 320 bytes to each row)"),
+            (top_s, "a Python call per event, then book.top()",
+             table.format("per call", "apply + read top of book, microprice, imbalance")),
+            (calls_s, "the per-call API line above",
+             "not in the table (three reads per event: microprice(), imbalance(), volume_delta)")]
+    print("  timing        ns/event here, this stream, one run each (the README table: medians of 3 runs of a "
+          "2M-event stream, python -m lob bench)")
+    for seconds, what, relation in rows:
+        print(f"    {seconds / max(n, 1) * 1e9:6.0f}  {what:<48} {relation}")
     return 0
 
 
-def _guess_format(path):
+def _guess_format(path: pathlib.Path) -> str:
     name = str(path).lower()
     if name.endswith(".csv"):
         return "lobster"
@@ -81,27 +170,94 @@ def _guess_format(path):
     return "itch"
 
 
-def replay_file(args) -> int:
-    import pathlib
+def _sniff(path: pathlib.Path) -> Optional[str]:
+    """The format the first bytes show ("itch", "lobster", "dbn"), or None
+    when they show none of them clearly."""
+    from lob.io.itch import MESSAGE_LENGTHS
 
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if head[:4] == b"\x28\xb5\x2f\xfd" or head[:3] == b"DBN":     # zstd frame, DBN magic
+        return "dbn"
+    if head[:2] == b"\x1f\x8b":                                  # gzip: ITCH files ship gzipped
+        return "itch"
+    if len(head) >= 3:
+        kind = chr(head[2])
+        if MESSAGE_LENGTHS.get(kind) == int.from_bytes(head[:2], "big"):
+            return "itch"
+    text = head.split(b"\n")[0]
+    if text and b"," in text and all(c in b"0123456789.,-+eE \r\t" for c in text):
+        return "lobster"
+    return None
+
+
+def _check_text(path: pathlib.Path) -> None:
+    """Refuse binary data where CSV text is expected, at its first byte."""
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    binary = next((i for i, c in enumerate(head) if c < 32 and c not in b"\r\n\t" or c > 126), None)
+    if binary is not None:
+        raise error(20, source=str(path), offset=binary,
+                    detail=f"binary data (byte 0x{head[binary]:02x}) where LOBSTER CSV text is expected")
+
+
+def _check_input(path: pathlib.Path) -> None:
+    """Refuse what no reader can open: missing, a folder, not a regular file, empty."""
+    if not path.exists():
+        raise FileNotFoundError(2, "no such file", str(path))
+    if path.is_dir():
+        raise IsADirectoryError(21, "is a folder, not a file", str(path))
+    if not path.is_file():
+        raise error(20, source=str(path), detail="not a regular file")
+    if path.stat().st_size == 0:
+        raise error(28, source=str(path), detail="the file is empty (0 bytes)")
+
+
+def _check_features(target: str) -> None:
+    """Refuse a features file that cannot be written, before the replay."""
+    if not target.endswith(FEATURE_SUFFIXES):
+        raise Refused(f"{target}: --features must end in .npy or .parquet", target)
+    folder = pathlib.Path(target).resolve().parent
+    if not folder.is_dir():
+        raise FileNotFoundError(2, f"no such folder {folder} for --features", target)
+    if pathlib.Path(target).is_dir():
+        raise IsADirectoryError(21, "is a folder; --features takes a file name", target)
+    if not os.access(folder, os.W_OK):
+        raise PermissionError(13, f"cannot write in {folder}", target)
+    if target.endswith(".parquet"):
+        from lob.replay import _pyarrow
+        try:
+            _pyarrow()
+        except ImportError as exc:
+            raise Refused(f"{target}: {exc}", target) from None
+
+
+def _features_line(target: Optional[str]) -> None:
+    if target and os.path.exists(target):
+        print(f"  features      {target} ({os.path.getsize(target) / 1e6:,.1f} MB)")
+
+
+def replay_file(args: argparse.Namespace) -> int:
+    """`lob replay FILE`: read a LOBSTER, ITCH or DBN file, replay it through
+    the book and print a summary (optionally every feature row to a file)."""
     from lob.replay import replay
 
     path = pathlib.Path(args.file)
-    if not path.exists():
-        raise SystemExit(f"lob replay: no such file: {path}")
-    fmt = args.format or _guess_format(path)
+    _check_input(path)
+    sniffed = _sniff(path)
+    if args.format and sniffed and sniffed != args.format:
+        raise error(20, source=str(path), line=1 if args.format == "lobster" else None,
+                    offset=None if args.format == "lobster" else 0,
+                    detail=f"not {_FORMAT_NAMES[args.format]}: the file starts like {_FORMAT_NAMES[sniffed]} "
+                           f"(--format {sniffed}, or leave --format out)")
+    fmt = args.format or sniffed or _guess_format(path)
+    if fmt == "lobster":
+        _check_text(path)
     features = args.features
+    if features:
+        _check_features(features)
     if fmt == "dbn":
-        import lob.io
-
-        try:
-            events = lob.io.read_dbn(path)
-        except ImportError as exc:
-            raise SystemExit(f"lob replay: {exc}") from None
-        # a venue's book may lock or cross between the records of one exchange event
-        result = replay(events, lob.OrderBook(allow_cross=True), depth=args.depth, features_path=features)
-        print(result.summary(f"{path.name}: Databento MBO, {len(events):,} events"))
-        return 0
+        return _replay_dbn(args, path, features)
     if fmt == "lobster":
         import lob.io
 
@@ -117,28 +273,102 @@ def replay_file(args) -> int:
             book, seeded = lob.OrderBook(), ", not seeded (no orderbook file): unknown ids are rejected"
         result = replay(events, book, depth=args.depth, features_path=features)
         print(result.summary(f"{path.name}: LOBSTER, {len(events):,} events{seeded}"
-                             + (f", {len(halts)} halts" if len(halts) else "")))
+                             + (f", {len(halts)} halts" if len(halts) else ""),
+                             unit=price_unit(events["price"], *LOBSTER_PRICES)))
+        _features_line(features)
         return 0
+    return _replay_itch(args, path, features)
+
+
+_FORMAT_NAMES = {"itch": "ITCH 5.0 binary", "lobster": "LOBSTER CSV text", "dbn": "Databento DBN"}
+
+
+def _replay_itch(args: argparse.Namespace, path: pathlib.Path, features: Optional[str]) -> int:
+    """ITCH: one book per stock; the ten busiest summarised (or --symbol's);
+    --features gets every stock's rows, with a symbol column unless --symbol
+    names one."""
     import lob.io
+    from lob.replay import FeatureWriter, replay
 
     parser = lob.io.ItchParser()
     start = time.perf_counter()
     books = lob.io.read_itch(path, symbols=[args.symbol] if args.symbol else None, parser=parser)
     parse_s = time.perf_counter() - start
+    messages = sum(parser.counts.values())
+    if not messages:
+        raise error(28, source=str(path), detail="no ITCH 5.0 messages in the file")
     size = path.stat().st_size
-    print(f"{path.name}: ITCH 5.0, {size / 1e6:,.1f} MB, {sum(parser.counts.values()):,} messages parsed in "
+    print(f"{path.name}: ITCH 5.0, {size / 1e6:,.1f} MB, {messages:,} messages parsed in "
           f"{parse_s:.3f} s ({size / max(parse_s, 1e-12) / 1e9:.2f} GB/s), {len(parser.directory):,} stocks")
     if args.symbol and args.symbol not in books:
-        raise SystemExit(f"lob replay: no order events for symbol {args.symbol!r}")
+        known = "it is in the stock directory" if args.symbol in parser.directory.values() else \
+            "it is not in the stock directory"
+        raise error(20, source=str(path), detail=f"no order events for symbol {args.symbol!r} ({known})")
     if not books:
         print("  no order events (only directory and system messages)")
+        if features:
+            with FeatureWriter(features, args.depth, 0, symbols=True):
+                pass
+            _features_line(features)
         return 0
     busiest = sorted(books, key=lambda s: -len(books[s]))
-    for symbol in busiest[: 1 if args.symbol else 10]:
-        result = replay(books[symbol], depth=args.depth, features_path=features if args.symbol else None)
-        print(result.summary(f"{symbol}: {len(books[symbol]):,} events"))
+    shown = busiest[: 1 if args.symbol else 10]
+    if features:
+        rows = sum(len(e) for e in books.values())
+        with FeatureWriter(features, args.depth, rows, symbols=not args.symbol) as writer:
+            results = {}
+            for symbol in sorted(books):        # the file: stock by stock, in symbol order
+                result = replay(books[symbol], depth=args.depth, features=writer, symbol=symbol,
+                                unit=price_unit(books[symbol]["price"], *ITCH_PRICES))
+                if symbol in shown:
+                    results[symbol] = result
+        for symbol in shown:
+            print(results[symbol].summary(f"{symbol}: {len(books[symbol]):,} events"))
+    else:
+        for symbol in shown:
+            result = replay(books[symbol], depth=args.depth, unit=price_unit(books[symbol]["price"], *ITCH_PRICES))
+            print(result.summary(f"{symbol}: {len(books[symbol]):,} events"))
     if not args.symbol and len(busiest) > 10:
         print(f"  ... and {len(busiest) - 10:,} more stocks (--symbol S for one)")
+    if features:
+        _features_line(features)
+        if not args.symbol:
+            print(f"                every stock's rows ({len(books):,} stocks), stock by stock in symbol order, "
+                  f"with a leading 'symbol' column")
+    return 0
+
+
+def _replay_dbn(args: argparse.Namespace, path: pathlib.Path, features: Optional[str]) -> int:
+    """DBN (Databento MBO): one instrument (--symbol takes its instrument id)."""
+    import lob.io
+    from lob.replay import replay
+
+    instrument = None
+    if args.symbol is not None:
+        try:
+            instrument = int(args.symbol)
+        except ValueError:
+            raise Refused(f"{path}: DBN: --symbol takes a numeric instrument_id, got {args.symbol!r}",
+                          str(path)) from None
+    try:
+        events = lob.io.read_dbn(path, instrument_id=instrument)
+    except ValueError as exc:
+        if instrument is None and "instrument" in str(exc):    # several instruments: name the option
+            raise Refused(f"{exc} (lob replay: --symbol ID keeps one)", str(path)) from exc
+        raise
+    except Exception as exc:        # the decoder's own error type (databento_dbn.DBNError)
+        if type(exc).__name__ != "DBNError":
+            raise
+        raise error(20, source=str(path), detail=f"not a readable DBN file: {exc}") from exc
+    if not len(events):
+        raise error(28, source=str(path), detail="no MBO records" + (
+            f" for instrument {instrument}" if instrument is not None else ""))
+    priced = np.isin(events["kind"], (ADD, MODIFY, TRADE))
+    # a venue's book may lock or cross between the records of one exchange event
+    result = replay(events, lob.OrderBook(allow_cross=True), depth=args.depth, features_path=features,
+                    unit=price_unit(events["price"][priced], *DBN_PRICES))
+    print(result.summary(f"{path.name}: Databento MBO, {len(events):,} events"))
+    _features_line(features)
     return 0
 
 
@@ -158,38 +388,85 @@ def lobster_check(args) -> int:
     return 0 if result.ok else 1
 
 
-def bench(args) -> int:
+def _checkout_root() -> Optional[pathlib.Path]:
+    """The lobcore source checkout this package runs from, or None (a wheel)."""
+    root = pathlib.Path(lob.__file__).resolve().parent.parent
+    try:
+        project = (root / "pyproject.toml").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    if 'name = "lobcore"' not in project or not (root / "bench" / "compare.py").is_file():
+        return None
+    return root
+
+
+def bench(args: argparse.Namespace) -> int:
     """Run bench/compare.py of the source checkout this package was installed from."""
-    import pathlib
     import subprocess
-    script = pathlib.Path(lob.__file__).resolve().parent.parent / "bench" / "compare.py"
-    if not script.exists():
-        print("lob bench needs a source checkout of lobcore (bench/compare.py is not in the wheel): "
-              "git clone, pip install -e '.[test]', then python -m lob bench", file=sys.stderr)
-        return 2
-    return subprocess.call([sys.executable, str(script)] + args.bench_args)
+
+    root = _checkout_root()
+    if root is None:
+        raise FileNotFoundError(2, "lob bench needs a source checkout of lobcore (bench/ is not in the wheel): "
+                                   "git clone it, pip install -e '.[test,bench]' there, then python -m lob bench",
+                                "bench/compare.py")
+    return subprocess.call([sys.executable, str(root / "bench" / "compare.py")] + args.bench_args)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="lob", description="lobcore: a C-level limit order book for Python")
+def _int_between(low: int, high: Optional[int]) -> Callable[[str], int]:
+    """An argparse type: a whole number from low to high (None: no bound)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text.replace("_", "").replace(",", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            bound = f"from {low:,} to {high:,}" if high is not None else f"{low:,} or more"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
+        return value
+    return parse
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its refusals in one line (the usage is in --help)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `lob` command line: one subparser per command, each with `func`."""
+    parser = _Parser(prog="lob", description="lobcore: a C-level limit order book for Python. Bad input is "
+                     "refused in one line (exit 1); --debug (anywhere) shows the traceback instead.")
+    parser.add_argument("--debug", action="store_true", help="show the Python traceback of a refusal")
     sub = parser.add_subparsers(dest="command", required=True)
     p_demo = sub.add_parser("demo", help="replay a synthetic L3 stream and print the book and signal statistics")
-    p_demo.add_argument("--events", type=int, default=1_000_000, help="events to generate (default 1,000,000)")
-    p_demo.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
+    p_demo.add_argument("--events", type=_int_between(1, MAX_DEMO_EVENTS), default=1_000_000,
+                        help="events to generate (default 1,000,000)")
+    p_demo.add_argument("--seed", type=_int_between(-(1 << 63), (1 << 64) - 1), default=0,
+                        help="generator seed (default 0)")
     p_demo.set_defaults(func=demo)
-    p_replay = sub.add_parser("replay", help="replay a LOBSTER or ITCH file through the book and summarise it")
-    p_replay.add_argument("file")
-    p_replay.add_argument("--format", choices=["lobster", "itch", "dbn"], help="default: from the file name")
-    p_replay.add_argument("--symbol", help="ITCH: replay this stock only")
-    p_replay.add_argument("--depth", type=int, default=0, help="levels a side in the features (default 0)")
-    p_replay.add_argument("--features", help="write every feature row to OUT.npy or OUT.parquet")
+    p_replay = sub.add_parser(
+        "replay", help="replay a LOBSTER, ITCH 5.0 or Databento MBO (DBN) file through the book and summarise it",
+        description="Replay an exchange file through the book and summarise it: LOBSTER message CSV (seeded "
+                    "from its orderbook file), NASDAQ TotalView-ITCH 5.0 (plain or gzip; one book per stock) or "
+                    "Databento MBO (DBN, plain or zstd; needs the [dbn] extra). Prices print in the instrument's "
+                    "units (dollars for ITCH and LOBSTER); feature files keep the source's integers.")
+    p_replay.add_argument("file", help="the message file (.csv LOBSTER, .itch/.gz ITCH, .dbn/.dbn.zst DBN)")
+    p_replay.add_argument("--format", choices=["lobster", "itch", "dbn"],
+                          help="default: from the file's first bytes, else its name")
+    p_replay.add_argument("--symbol", help="ITCH: replay this stock only; DBN: the instrument_id to keep")
+    p_replay.add_argument("--depth", type=_int_between(0, MAX_DEPTH), default=0,
+                          help=f"levels a side in the features, 0 to {MAX_DEPTH:,} (default 0)")
+    p_replay.add_argument("--features", help="write every feature row to OUT.npy or OUT.parquet (ITCH without "
+                                             "--symbol: every stock, with a leading 'symbol' column)")
     p_replay.add_argument("--orderbook", help="LOBSTER: the orderbook file to seed from (default: the sibling file)")
     p_replay.set_defaults(func=replay_file)
     p_check = sub.add_parser(
         "lobster-check", help="replay a LOBSTER message file and compare every orderbook row at every level")
     p_check.add_argument("message_csv")
     p_check.add_argument("orderbook_csv")
-    p_check.add_argument("--show", type=int, default=5, help="mismatches to print (default 5)")
+    p_check.add_argument("--show", type=_int_between(0, None), default=5,
+                         help="mismatches to print (default 5)")
     p_check.set_defaults(func=lobster_check)
     p_bench = sub.add_parser(
         "bench", help="lobcore against the C++ reference and the peers, same events; writes bench/RESULTS.md",
@@ -198,15 +475,72 @@ def main(argv=None) -> int:
     p_bench.set_defaults(func=bench)
     p_version = sub.add_parser("version", help="print the version")
     p_version.set_defaults(func=lambda args: print(lob.__version__) or 0)
+    return parser
+
+
+#: Arguments of any command that name a file to read; main() refuses a
+#: missing, folder or empty one before the command runs.
+INPUT_ARGUMENTS = ("file", "message_csv", "orderbook_csv", "orderbook")
+
+
+def refusal(exc: BaseException, command: str, source: Optional[str] = None) -> str:
+    """The one line a refused input gets: `lob COMMAND: FILE: [line N: | byte
+    offset N:] problem`.  `source` names the command's input for errors that
+    do not name their file."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        problem = exc.strerror or str(exc)
+        text = f"{os.fsdecode(exc.filename)}: {problem[:1].lower()}{problem[1:]}"
+    elif isinstance(exc, MemoryError):
+        text = "out of memory" + (f": {exc}" if str(exc) else "")
+    else:
+        text = str(exc) or type(exc).__name__
+        if isinstance(exc, KeyError) and not isinstance(exc, LobError):
+            text = f"missing {text}"
+    named = getattr(exc, "source", None) or (os.fsdecode(exc.filename) if isinstance(exc, OSError)
+                                             and exc.filename is not None else None)
+    source = named if named and named != "<bytes>" else source
+    if source and source not in text and os.path.basename(source) not in text:
+        text = f"{source}: {text}"
+    return f"lob {command}: " + " ".join(text.split())
+
+
+def _warning_line(message: Any, category: Any, filename: Any, lineno: Any, file: Any = None,
+                  line: Any = None) -> None:
+    print("lob: warning: " + " ".join(str(message).split()), file=sys.stderr)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run one `lob` command; returns the exit status.  Refusals print one
+    line on stderr (a traceback with --debug anywhere on the line)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["bench"]:                  # every other argument is compare.py's
-        return bench(argparse.Namespace(bench_args=argv[1:]))
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except BrokenPipeError:   # `lob demo | head`: the reader left, nothing to report
-        sys.stderr.close()
-        return 0
+        args = argparse.Namespace(command="bench", bench_args=argv[1:], func=bench)
+        debug = False
+    else:
+        debug = "--debug" in argv
+        args = build_parser().parse_args([a for a in argv if a != "--debug"])
+    source = next((str(getattr(args, name)) for name in INPUT_ARGUMENTS if getattr(args, name, None)), None)
+    with warnings.catch_warnings():
+        if not debug:
+            warnings.showwarning = _warning_line
+        try:
+            for name in INPUT_ARGUMENTS:
+                if getattr(args, name, None):
+                    _check_input(pathlib.Path(getattr(args, name)))
+            return int(args.func(args) or 0)
+        except BrokenPipeError:   # `lob demo | head`: the reader left, nothing to report
+            sys.stderr.close()
+            return 0
+        except KeyboardInterrupt:
+            if debug:
+                raise
+            print(f"lob {args.command}: interrupted", file=sys.stderr)
+            return 130
+        except INPUT_ERRORS as exc:
+            if debug:
+                raise
+            print(refusal(exc, args.command, source), file=sys.stderr)
+            return EXIT_REFUSED
 
 
 if __name__ == "__main__":

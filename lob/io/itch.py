@@ -3,26 +3,38 @@
 Prices stay in ITCH's integer unit (1e-4 dollars); timestamps are ITCH's
 nanoseconds after midnight.  See lob._itch for the message mapping.
 """
+from __future__ import annotations
+
 import gzip
+import io
 import os
+from typing import TYPE_CHECKING, Iterable, Iterator, Optional, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from lob._itch import MESSAGE_LENGTHS, ItchParser
+
+if TYPE_CHECKING:
+    from lob._book import OrderBook
 
 __all__ = ["read_itch", "iter_itch", "replay_itch", "ItchParser", "MESSAGE_LENGTHS"]
 
 CHUNK = 1 << 24
 
+#: A file path: str, bytes or os.PathLike.
+PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
-def _open(path):
+
+def _open(path: PathLike) -> io.BufferedIOBase:
     path = os.fspath(path)
     with open(path, "rb") as f:
         magic = f.read(2)
     return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
 
 
-def iter_itch(path, chunk_size=CHUNK, parser=None):
+def iter_itch(path: PathLike, chunk_size: int = CHUNK, parser: Optional[ItchParser] = None,
+              ) -> Iterator[tuple[npt.NDArray[np.void], npt.NDArray[np.uint16]]]:
     """Stream an ITCH 5.0 file (plain or gzip) in chunks of `chunk_size`
     bytes: yields (events, locates) per chunk, in file order, so files larger
     than memory replay chunk by chunk.  Pass your own ItchParser to read its
@@ -38,7 +50,8 @@ def iter_itch(path, chunk_size=CHUNK, parser=None):
     parser.finish()
 
 
-def read_itch(path, symbols=None, *, parser=None):
+def read_itch(path: PathLike, symbols: Optional[Iterable[str]] = None, *,
+              parser: Optional[ItchParser] = None) -> dict[str, npt.NDArray[np.void]]:
     """Every book event of an ITCH 5.0 file, per stock: {symbol: events}
     (lob.EVENT_DTYPE arrays, in file order).  `symbols` (an iterable of
     names) keeps only those stocks.  A stock whose directory message (R) is
@@ -46,7 +59,7 @@ def read_itch(path, symbols=None, *, parser=None):
     system events, trading actions, crosses and counts."""
     parser = ItchParser(source=os.fspath(path)) if parser is None else parser
     wanted = None if symbols is None else set(symbols)
-    parts = {}
+    parts: dict[str, list[npt.NDArray[np.void]]] = {}
     for events, locates in iter_itch(path, parser=parser):
         if len(events) == 0:
             continue
@@ -63,7 +76,8 @@ def read_itch(path, symbols=None, *, parser=None):
     return {name: np.concatenate(chunks) if len(chunks) > 1 else chunks[0] for name, chunks in parts.items()}
 
 
-def replay_itch(path, symbols=None, *, parser=None, chunk_size=CHUNK, allow_cross=False):
+def replay_itch(path: PathLike, symbols: Optional[Iterable[str]] = None, *, parser: Optional[ItchParser] = None,
+                chunk_size: int = CHUNK, allow_cross: bool = False) -> tuple[dict[str, OrderBook], dict[str, int]]:
     """Stream an ITCH 5.0 file into one OrderBook per stock, chunk by chunk
     (files larger than memory are fine): returns ({symbol: OrderBook},
     {reason: refused events}).  `symbols` keeps only those stocks.  Each event
@@ -75,12 +89,12 @@ def replay_itch(path, symbols=None, *, parser=None, chunk_size=CHUNK, allow_cros
 
     parser = ItchParser(source=os.fspath(path)) if parser is None else parser
     wanted = None if symbols is None else set(symbols)
-    by_locate = [None] * 65536              # stock locates are 16-bit
+    by_locate: list[Optional[OrderBook]] = [None] * 65536      # stock locates are 16-bit
 
-    def new_book(locate, symbol):           # at each stock directory message
+    def new_book(locate: int, symbol: str) -> Optional[OrderBook]:      # at each stock directory message
         return OrderBook(allow_cross=allow_cross) if wanted is None or symbol in wanted else None
 
-    rejected = {}
+    rejected: dict[str, int] = {}
     with _open(path) as f:
         while True:
             chunk = f.read(chunk_size)
