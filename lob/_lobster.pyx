@@ -154,7 +154,6 @@ cdef inline bint next_field(Cursor *c) noexcept nogil:
         c.p += 1
         c.col += 1
         return True
-    c.field = c.p
     c.status = E_COLUMNS if at_line_end(c) else E_FIELD
     return False
 
@@ -209,11 +208,13 @@ cdef object parse_error(str source, Py_ssize_t line, const Cursor *c, const unsi
     """The ParseError of a failed row: the column, its name and the value."""
     cdef int status = c.status
     cdef int col = c.col
+    if line_columns(line_start, c.end) != expected_columns:
+        status = E_COLUMNS      # a row of the wrong shape: say that first
     if status == E_COLUMNS:
-        detail = (f"{line_columns(line_start, c.end)} columns; a row here has {expected_columns}"
+        detail = (f"{line_columns(line_start, c.end)} comma-separated columns; a row here has {expected_columns}"
                   + (f" ({', '.join(names)})" if len(names) == expected_columns else ""))
     else:
-        name = names[col] if len(names) > col else f"{names[col % 4]} {col // 4 + 1}"
+        name = f"{names[col % 4]} {col // 4 + 1}" if names is BOOK_COLUMNS else names[col]
         text = field_text(c.field, c.end)
         where = f"column {col + 1} ({name}): "
         if status == E_FIELD:
@@ -294,7 +295,6 @@ def parse_messages(const unsigned char[::1] data, str source="<bytes>"):
                 if c.status == OK and direction != 1 and direction != -1:
                     c.status = E_DIRECTION
             if c.status == OK and not at_line_end(&c):
-                c.field = c.p
                 c.status = E_COLUMNS if c.p[0] == 44 else E_FIELD
             if c.status:
                 break
@@ -382,7 +382,6 @@ def parse_book(const unsigned char[::1] data, str source="<bytes>"):
                     c.status = E_NEGATIVE
                     break
             if c.status == OK and not at_line_end(&c):
-                c.field = c.p
                 c.status = E_COLUMNS if c.p[0] == 44 else E_FIELD
             if c.status:
                 break
@@ -435,6 +434,11 @@ cdef class StreamBuilder:
     cdef public Py_ssize_t stale, relabelled, unknown_left
     cdef public Py_ssize_t message_event    # the last message's own event, -1 if none
     cdef public list refused
+    # the file's window after the previous row (faithful): bids from far_bid
+    # up, asks from far_ask down; with messages alone nothing is inside
+    cdef public int64_t far_bid, far_ask
+    # known orders that sat outside the window: their sizes may have changed unseen
+    cdef public set uncertain
 
     def __init__(self, Py_ssize_t capacity, bint alone):
         from lob import OrderBook
@@ -451,6 +455,9 @@ cdef class StreamBuilder:
         self.stale = self.relabelled = self.unknown_left = 0
         self.message_event = -1
         self.refused = []
+        self.far_bid = INT64_MAX
+        self.far_ask = INT64_MIN
+        self.uncertain = set()
 
     cdef int grow(self, Py_ssize_t cap) except -1:
         events = np.zeros(cap, dtype=EVENT_DTYPE)
@@ -636,6 +643,8 @@ cdef class StreamBuilder:
             for price, qty in listed[side].items():
                 if (side == 0 and lo <= price < hi) or (side == 1 and hi < price <= lo):
                     changed += self.set_level(side, price, qty)
+                    # what rests there sat outside the window: its sizes are the file's word now
+                    self.uncertain.update(self.b_orders_at(side, price))
         return changed
 
     # -- messages
@@ -665,6 +674,67 @@ cdef class StreamBuilder:
             return
         self.emit(TRADE, side, 0, price, qty)
 
+    cdef int unplace(self, uint64_t oid, int side, int64_t price, int64_t qty) except -1:
+        """A known order proven not to rest where the book holds it goes: as
+        anonymous qty in its place when that level is inside the file's
+        window (the file settled its total), else simply cancelled."""
+        self.b_cancel(oid)
+        self.emit(CANCEL, side, oid, price, qty)
+        self.relabelled += 1
+        if (side == 0 and price >= self.far_bid) or (side == 1 and price <= self.far_ask):
+            self.set_anonymous(side, price, self.anonymous(side, price) + qty)
+        return 0
+
+    def settle(self, uint64_t oid, int side, int64_t price, int64_t file_qty):
+        """After a message of an order whose size may have changed unseen
+        (it sat outside the window), the file's total at its level settles
+        it: the order takes the difference first (a full execution leaves no
+        remainder), then the anonymous qty.  Returns True if it changed."""
+        cdef int64_t ours = self.b_level_qty(side, price), diff, qty, anon
+        if ours == file_qty:
+            return False
+        diff = ours - file_qty
+        if diff > 0 and oid in self.book:
+            qty = self.b_order(oid)[2]
+            if diff >= qty:
+                self.b_cancel(oid)
+                self.emit(CANCEL, side, oid, price, qty)
+                self.uncertain.discard(oid)
+                diff -= qty
+            else:
+                self.b_reduce(oid, diff)
+                self.emit(REDUCE, side, oid, price, diff)
+                diff = 0
+        if diff > 0:
+            self.take(side, price, diff)
+        elif diff < 0:
+            self.set_anonymous(side, price, self.anonymous(side, price) - diff)
+        self.relabelled += 1
+        return True
+
+    cdef int64_t take(self, int side, int64_t price, int64_t amount) except -1:
+        """Remove `amount` from the level at (side, price) whose known sizes
+        went stale: the anonymous qty first, then known orders, oldest first
+        (CANCEL / REDUCE events).  Returns what the level did not hold."""
+        cdef int64_t anon = self.anonymous(side, price), part
+        if anon:
+            part = anon if anon < amount else amount
+            self.set_anonymous(side, price, anon - part)
+            amount -= part
+        for oid, qty in self.known(side, price):
+            if amount <= 0:
+                break
+            if qty <= amount:
+                self.b_cancel(oid)
+                self.emit(CANCEL, side, oid, price, qty)
+                self.uncertain.discard(oid)
+                amount -= qty
+            else:
+                self.b_reduce(oid, amount)
+                self.emit(REDUCE, side, oid, price, amount)
+                amount = 0
+        return amount
+
     cdef int message_emit(self, int kind, int side, uint64_t oid, int64_t price, int64_t qty) except -1:
         self.emit(kind, side, oid, price, qty)
         self.message_event = self.n - 1
@@ -688,10 +758,10 @@ cdef class StreamBuilder:
         try:
             if kind == ADD:
                 if oid in book:
+                    # added again: the old order went while it sat outside the window
                     old_side, old_price, resting = self.b_order(oid)[:3]
-                    self.b_cancel(oid)
-                    self.emit(CANCEL, old_side, oid, old_price, resting)
-                    self.relabelled += 1
+                    self.unplace(oid, old_side, old_price, resting)
+                    self.uncertain.discard(oid)
                 try:
                     self.b_add(oid, side, price, qty)
                 except CrossedBookError:
@@ -708,19 +778,24 @@ cdef class StreamBuilder:
             if qty <= 0:
                 raise ValueError(f"qty must be > 0, got {qty}")
             if oid in book:
+                old_side, old_price, resting = self.b_order(oid)[:3]
+                if old_side != side or old_price != price:
+                    # the order moved while it sat outside the window: it is not
+                    # where we hold it; the message draws where it says
+                    self.unplace(oid, old_side, old_price, resting)
+            if oid in book:
                 if kind == CANCEL:
+                    self.uncertain.discard(oid)
                     resting = self.b_cancel(oid)
                     self.message_emit(CANCEL, side, oid, price, qty)
                     if resting != qty:
                         # the order's size went stale while it sat outside the window:
                         # the level loses exactly the message's size
                         self.relabelled += 1
-                        now = self.anonymous(side, price)
-                        anon = now + resting - qty
-                        if anon < 0:
-                            anon = 0
-                        if anon != now:
-                            self.set_anonymous(side, price, anon)
+                        if resting > qty:
+                            self.set_anonymous(side, price, self.anonymous(side, price) + resting - qty)
+                        else:
+                            self.take(side, price, qty - resting)
                     return
                 resting = self.b_order(oid)[2]
                 if qty <= resting:
@@ -775,6 +850,23 @@ cdef dict listed_levels(int64_t[:, ::1] m, Py_ssize_t r, int price_col, int qty_
     return {m[r, 4 * k + price_col]: m[r, 4 * k + qty_col] for k in range(n)}
 
 
+cdef bint file_qty(int64_t[:, ::1] m, Py_ssize_t r, int side, int64_t price, Py_ssize_t listed, int64_t far_bid,
+                   int64_t far_ask, int64_t *qty) noexcept:
+    """The qty the orderbook row r gives at (side, price): its level's size,
+    or 0 when the price is inside the row's window but not listed.  False
+    when the price is outside the window (the row says nothing there)."""
+    cdef Py_ssize_t k
+    cdef int price_col = 2 if side == 0 else 0
+    for k in range(listed):
+        if m[r, 4 * k + price_col] == price:
+            qty[0] = m[r, 4 * k + price_col + 1]
+            return True
+    if (side == 0 and price >= far_bid) or (side == 1 and price <= far_ask):
+        qty[0] = 0
+        return True
+    return False
+
+
 def faithful_stream(events, rows, book_matrix, forced=(), Py_ssize_t max_details=5):
     """The events that reproduce a LOBSTER pair: orderbook row 0 seeded as
     ANON events (after a TRADE print when message 0 is a trade), then each
@@ -810,9 +902,13 @@ def faithful_stream(events, rows, book_matrix, forced=(), Py_ssize_t max_details
     forced_changed = []
     details = []
     cdef Py_ssize_t resynced_levels = 0, changed
+    cdef int kind
+    cdef bint settle
+    cdef int64_t qty_there = 0
+    settled = []
     if n_rows == 0:
         return dict(events=np.zeros(0, EVENT_DTYPE), rows=np.zeros(0, np.int64), message_event=np.zeros(0, np.int64),
-                    resynced=np.zeros(0, np.int64), resynced_levels=0, forced=np.zeros(0, np.int64), details=[],
+                    resynced=np.zeros(0, np.int64), resynced_levels=0, forced=np.zeros(0, np.int64), details=[], settled=np.zeros(0, np.int64),
                     refused=[], relabelled=0, stale=0)
     # row 0 is the book after message 0: a trade of message 0 is kept as a print
     j = event_at[0]
@@ -838,8 +934,17 @@ def faithful_stream(events, rows, book_matrix, forced=(), Py_ssize_t max_details
         j = event_at[r]
         if j >= 0:
             b.ts = msg[j].ts
-            b.message(msg[j].kind, msg[j].side, msg[j].order_id, msg[j].price, msg[j].qty)
+            b.far_bid = bid_far[r - 1]
+            b.far_ask = ask_far[r - 1]
+            kind = msg[j].kind
+            settle = ((kind == REDUCE or kind == EXECUTE) and (msg[j].side == 0 or msg[j].side == 1)
+                      and msg[j].order_id in b.uncertain)
+            b.message(kind, msg[j].side, msg[j].order_id, msg[j].price, msg[j].qty)
             message_event[r] = b.message_event
+            if settle and file_qty(m, r, msg[j].side, msg[j].price, n_bid[r] if msg[j].side == 0 else n_ask[r],
+                                   bid_far[r], ask_far[r], &qty_there):
+                if b.settle(msg[j].order_id, msg[j].side, msg[j].price, qty_there):
+                    settled.append(r)
         if not todo[r]:
             continue
         listed = (listed_levels(m, r, 2, 3, n_bid[r]), listed_levels(m, r, 0, 1, n_ask[r]))
@@ -863,6 +968,7 @@ def faithful_stream(events, rows, book_matrix, forced=(), Py_ssize_t max_details
     return dict(events=out_events, rows=out_rows, message_event=message_event_a,
                 resynced=np.array(resynced, dtype=np.int64), resynced_levels=resynced_levels,
                 forced=np.array(forced_changed, dtype=np.int64), details=details, refused=b.refused,
+                settled=np.array(settled, dtype=np.int64),
                 relabelled=b.relabelled, stale=b.stale)
 
 

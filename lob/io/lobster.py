@@ -106,8 +106,11 @@ class LobsterStream(NamedTuple):
     unknown_left: of those, messages alone: the ones the book had no qty for
         (an execution is kept as a TRADE print, a cancel is left out).
     stale_levels: levels dropped because the file proved them gone.
-    relabelled: known orders whose size or identity a message proved stale
-        (turned into anonymous qty at their level).
+    relabelled: known orders whose size or place a message proved stale
+        (turned into anonymous qty at their level, or resized).
+    settled: rows where, after a message of an order that had sat outside
+        the window (its size may have changed unseen), the file's total at
+        its level settled the order's size.
     """
 
     events: Events
@@ -125,6 +128,7 @@ class LobsterStream(NamedTuple):
     unknown_left: int
     stale_levels: int
     relabelled: int
+    settled: npt.NDArray[np.int64]
 
     def row_ends(self) -> npt.NDArray[np.int64]:
         """Per message row r, how many events come up to and including it:
@@ -333,11 +337,10 @@ def read_lobster_stream(message_csv: Source, orderbook_csv: Optional[Source] = N
         if levels is None:
             levels = _levels_from_name(message_csv)
         built = messages_stream(events, rows, levels, lookahead)
-        n = len(built["message_event"])
         return LobsterStream(built["events"], built["rows"], built["message_event"], messages, levels, False,
                              np.zeros(0, np.int64), 0, np.zeros(0, np.int64), np.zeros(0, np.int64),
                              tuple(built["refused"]), built["unknown"], built["unknown_left"], built["stale"],
-                             built["relabelled"])
+                             built["relabelled"], np.zeros(0, np.int64))
     return _pair_stream(messages, message_csv, orderbook_csv)[0]
 
 
@@ -358,7 +361,7 @@ def _pair_stream(messages: LobsterMessages, message_csv: Source, orderbook_csv: 
     stream = LobsterStream(built["events"], built["rows"], built["message_event"], messages, matrix.shape[1] // 4,
                            True, built["resynced"], built["resynced_levels"], built["forced"], still,
                            tuple(built["refused"]), _unknown_messages(events), 0, built["stale"],
-                           built["relabelled"])
+                           built["relabelled"], built["settled"])
     return stream, built["details"], matrix
 
 
