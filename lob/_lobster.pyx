@@ -322,7 +322,8 @@ def parse_messages(const unsigned char[::1] data, str source="<bytes>"):
     if row == 0:
         raise error(28, source=source, detail="no data rows ("
                     + ("only a header line)" if header else "the file is empty)"))
-    return events[:n_events].copy(), halts[:n_halts].copy(), rows[:n_events].copy()
+    # views: the arrays are at most a line or two longer than the rows
+    return events[:n_events], halts[:n_halts].copy(), rows[:n_events]
 
 
 def parse_book(const unsigned char[::1] data, str source="<bytes>"):
@@ -354,7 +355,7 @@ def parse_book(const unsigned char[::1] data, str source="<bytes>"):
         raise error(21, source=source, line=first_line,
                     detail=f"{ncols} columns; an orderbook row has 4 per level "
                            f"(ask price, ask size, bid price, bid size)")
-    out = np.zeros((cap, ncols), dtype=np.int64)
+    out = np.empty((cap, ncols), dtype=np.int64)
     cdef int64_t[:, ::1] view = out
     header = False
     c.status = OK
@@ -389,7 +390,7 @@ def parse_book(const unsigned char[::1] data, str source="<bytes>"):
             p = skip_line(c.p, end)
     if c.status:
         raise parse_error(source, line, &c, line_start, BOOK_COLUMNS, <int>ncols)
-    return out[:row].copy()
+    return out[:row]
 
 
 # ----------------------------------------------------------------------
@@ -437,8 +438,13 @@ cdef class StreamBuilder:
     # the file's window after the previous row (faithful): bids from far_bid
     # up, asks from far_ask down; with messages alone nothing is inside
     cdef public int64_t far_bid, far_ask
-    # known orders that sat outside the window: their sizes may have changed unseen
-    cdef public set uncertain
+    # the anonymous qty of each level, per side (every change goes through here)
+    cdef list anon_at
+    # when each known order was added, and when each level last entered the
+    # window from outside: an order older than its level's entry sat outside
+    # the window, so its size may have changed unseen
+    cdef dict added_row
+    cdef list entered_row
 
     def __init__(self, Py_ssize_t capacity, bint alone):
         from lob import OrderBook
@@ -457,7 +463,9 @@ cdef class StreamBuilder:
         self.refused = []
         self.far_bid = INT64_MAX
         self.far_ask = INT64_MIN
-        self.uncertain = set()
+        self.anon_at = [{}, {}]
+        self.added_row = {}
+        self.entered_row = [{}, {}]
 
     cdef int grow(self, Py_ssize_t cap) except -1:
         events = np.zeros(cap, dtype=EVENT_DTYPE)
@@ -496,24 +504,35 @@ cdef class StreamBuilder:
 
     # -- a level
 
-    cdef list known(self, int side, int64_t price):
-        """[(order id, qty)] of the known orders at (side, price), oldest first."""
-        order = self.b_order
-        return [(oid, order(oid)[2]) for oid in self.b_orders_at(side, price)]
+    cdef inline int64_t order_qty(self, object oid) except? -1:
+        return self.b_order(oid)[2]
 
-    cdef int64_t anonymous(self, int side, int64_t price) except? -1:
-        cdef int64_t total = self.b_level_qty(side, price)
-        cdef int64_t known_qty = 0
-        if total == 0:
-            return 0
-        for _, qty in self.known(side, price):
-            known_qty += <int64_t>qty
-        return total - known_qty
+    cdef inline int64_t anonymous(self, int side, int64_t price) except? -1:
+        return (<dict>self.anon_at[side]).get(price, 0)
+
+    cdef int drew(self, int side, int64_t price, int64_t qty) except -1:
+        """The book drew qty from the anonymous qty at (side, price)."""
+        anon = <dict>self.anon_at[side]
+        anon[price] = anon[price] - qty
+        return 0
+
+    cpdef bint uncertain(self, uint64_t oid, int side, int64_t price):
+        """Whether the known order `oid` at (side, price) sat outside the
+        file's window since it was added (its size may have changed unseen)."""
+        entered = (<dict>self.entered_row[side]).get(price)
+        if entered is None:
+            return False
+        added = self.added_row.get(oid)
+        return added is not None and added < entered
 
     cdef int set_anonymous(self, int side, int64_t price, int64_t qty) except -1:
         """An ANON event.  The caller has cleared the other side's crossing
         levels when qty grows, so the book takes it."""
         self.b_set_anonymous(side, price, qty)
+        if qty:
+            (<dict>self.anon_at[side])[price] = qty
+        else:
+            (<dict>self.anon_at[side]).pop(price, None)
         self.emit(ANON, side, 0, price, qty)
         return 0
 
@@ -557,17 +576,13 @@ cdef class StreamBuilder:
         the book does not hold names that much there).  The level total does
         not change.  False when the whole level holds less than `need`."""
         cdef int64_t total = self.b_level_qty(side, price)
-        cdef int64_t anon, qty
+        cdef int64_t anon = self.anonymous(side, price), qty
         if total < need or total == 0:
             return False
-        known = self.known(side, price)
-        anon = total
-        for _, qty in known:
-            anon -= qty
-        for oid, qty in known:
+        for oid in self.b_orders_at(side, price):
             if anon >= need:
                 break
-            self.b_cancel(oid)
+            qty = self.b_cancel(oid)
             self.emit(CANCEL, side, oid, price, qty)
             anon += qty
             self.relabelled += 1
@@ -599,21 +614,19 @@ cdef class StreamBuilder:
         Levels of the other side it would cross go first.  Returns the
         levels changed."""
         cdef int64_t total = self.b_level_qty(side, price)
-        cdef int64_t known_qty = 0, anon, qty
+        cdef int64_t anon = self.anonymous(side, price)
+        cdef int64_t known_qty = total - anon, qty
         cdef Py_ssize_t changed
         if total == target:
             return 0
         changed = 1 + self.drop_through(1 - side, price)
-        known = self.known(side, price)
-        for _, qty in known:
-            known_qty += qty
-        anon = total - known_qty
-        for oid, qty in known:
-            if known_qty <= target:
-                break
-            self.b_cancel(oid)
-            self.emit(CANCEL, side, oid, price, qty)
-            known_qty -= qty
+        if known_qty > target:
+            for oid in self.b_orders_at(side, price):
+                if known_qty <= target:
+                    break
+                qty = self.b_cancel(oid)
+                self.emit(CANCEL, side, oid, price, qty)
+                known_qty -= qty
         if target - known_qty != anon or self.b_level_qty(side, price) != target:
             self.set_anonymous(side, price, target - known_qty)
         return changed
@@ -643,8 +656,8 @@ cdef class StreamBuilder:
             for price, qty in listed[side].items():
                 if (side == 0 and lo <= price < hi) or (side == 1 and hi < price <= lo):
                     changed += self.set_level(side, price, qty)
-                    # what rests there sat outside the window: its sizes are the file's word now
-                    self.uncertain.update(self.b_orders_at(side, price))
+                    # what rests there sat outside the window: its sizes may be stale
+                    (<dict>self.entered_row[side])[price] = self.row
         return changed
 
     # -- messages
@@ -695,11 +708,10 @@ cdef class StreamBuilder:
             return False
         diff = ours - file_qty
         if diff > 0 and oid in self.book:
-            qty = self.b_order(oid)[2]
+            qty = self.order_qty(oid)
             if diff >= qty:
                 self.b_cancel(oid)
                 self.emit(CANCEL, side, oid, price, qty)
-                self.uncertain.discard(oid)
                 diff -= qty
             else:
                 self.b_reduce(oid, diff)
@@ -716,18 +728,20 @@ cdef class StreamBuilder:
         """Remove `amount` from the level at (side, price) whose known sizes
         went stale: the anonymous qty first, then known orders, oldest first
         (CANCEL / REDUCE events).  Returns what the level did not hold."""
-        cdef int64_t anon = self.anonymous(side, price), part
+        cdef int64_t anon = self.anonymous(side, price), part, qty
         if anon:
             part = anon if anon < amount else amount
             self.set_anonymous(side, price, anon - part)
             amount -= part
-        for oid, qty in self.known(side, price):
+        if amount <= 0:
+            return 0
+        for oid in self.b_orders_at(side, price):
             if amount <= 0:
                 break
+            qty = self.order_qty(oid)
             if qty <= amount:
                 self.b_cancel(oid)
                 self.emit(CANCEL, side, oid, price, qty)
-                self.uncertain.discard(oid)
                 amount -= qty
             else:
                 self.b_reduce(oid, amount)
@@ -752,7 +766,8 @@ cdef class StreamBuilder:
         alone, an execution the book cannot draw, kept as a trade print.
         Sets message_event to the index of the message's own event (-1 if
         it made none)."""
-        cdef int64_t resting, anon, now
+        cdef int64_t resting, old_price
+        cdef int old_side
         book = self.book
         self.message_event = -1
         try:
@@ -761,12 +776,12 @@ cdef class StreamBuilder:
                     # added again: the old order went while it sat outside the window
                     old_side, old_price, resting = self.b_order(oid)[:3]
                     self.unplace(oid, old_side, old_price, resting)
-                    self.uncertain.discard(oid)
                 try:
                     self.b_add(oid, side, price, qty)
                 except CrossedBookError:
                     self.stale += self.drop_through(1 - side, price)
                     self.b_add(oid, side, price, qty)
+                self.added_row[oid] = self.row
                 self.message_emit(ADD, side, oid, price, qty)
                 return
             if kind == TRADE:
@@ -783,10 +798,9 @@ cdef class StreamBuilder:
                     # the order moved while it sat outside the window: it is not
                     # where we hold it; the message draws where it says
                     self.unplace(oid, old_side, old_price, resting)
-            if oid in book:
-                if kind == CANCEL:
-                    self.uncertain.discard(oid)
-                    resting = self.b_cancel(oid)
+                elif kind == CANCEL:
+                    self.added_row.pop(oid, None)
+                    self.b_cancel(oid)
                     self.message_emit(CANCEL, side, oid, price, qty)
                     if resting != qty:
                         # the order's size went stale while it sat outside the window:
@@ -797,30 +811,34 @@ cdef class StreamBuilder:
                         else:
                             self.take(side, price, qty - resting)
                     return
-                resting = self.b_order(oid)[2]
-                if qty <= resting:
-                    (self.b_reduce if kind == REDUCE else self.b_execute)(oid, qty)
+                elif qty <= resting:
+                    if kind == REDUCE:
+                        self.b_reduce(oid, qty)
+                    else:
+                        self.b_execute(oid, qty)
                     self.message_emit(kind, side, oid, price, qty)
                     return
-                # the message takes more than the order holds here: its size went stale
-                self.b_cancel(oid)
-                self.emit(CANCEL, side, oid, price, resting)
-                self.set_anonymous(side, price, self.anonymous(side, price) + resting)
-                self.relabelled += 1
-            draw = self.b_execute_anonymous if kind == EXECUTE else self.b_cancel_anonymous
-            try:
-                draw(side, price, qty)
-            except (UnknownOrderError, ValueError) as exc:
-                if not self.relabel(side, price, qty):
-                    if self.alone:
-                        self.unknown_left += 1
-                        if kind == EXECUTE:
-                            # the trade happened, against qty the file never showed
-                            self.b_trade(1 - side, price, qty)
-                            self.message_emit(TRADE, 1 - side, 0, price, qty)
-                        return
-                    raise exc
-                draw(side, price, qty)
+                else:
+                    # the message takes more than the order holds here: its size went stale
+                    self.b_cancel(oid)
+                    self.emit(CANCEL, side, oid, price, resting)
+                    self.set_anonymous(side, price, self.anonymous(side, price) + resting)
+                    self.relabelled += 1
+            if self.anonymous(side, price) < qty and not self.relabel(side, price, qty):
+                if self.alone:
+                    self.unknown_left += 1
+                    if kind == EXECUTE:
+                        # the trade happened, against qty the file never showed
+                        self.b_trade(1 - side, price, qty)
+                        self.message_emit(TRADE, 1 - side, 0, price, qty)
+                    return
+                raise UnknownOrderError(f"order_id={oid} is not resting and the anonymous qty at "
+                                        f"{('bid', 'ask')[side]} price={price} is below {qty}")
+            if kind == EXECUTE:
+                self.b_execute_anonymous(side, price, qty)
+            else:
+                self.b_cancel_anonymous(side, price, qty)
+            self.drew(side, price, qty)
             self.message_emit(kind, side, oid, price, qty)
         except (LobError, ValueError, OverflowError) as exc:
             self.refuse(exc)
@@ -938,7 +956,7 @@ def faithful_stream(events, rows, book_matrix, forced=(), Py_ssize_t max_details
             b.far_ask = ask_far[r - 1]
             kind = msg[j].kind
             settle = ((kind == REDUCE or kind == EXECUTE) and (msg[j].side == 0 or msg[j].side == 1)
-                      and msg[j].order_id in b.uncertain)
+                      and b.uncertain(msg[j].order_id, msg[j].side, msg[j].price))
             b.message(kind, msg[j].side, msg[j].order_id, msg[j].price, msg[j].qty)
             message_event[r] = b.message_event
             if settle and file_qty(m, r, msg[j].side, msg[j].price, n_bid[r] if msg[j].side == 0 else n_ask[r],
@@ -1098,3 +1116,53 @@ def messages_stream(events, rows, levels=None, bint lookahead=True):
     out_events, out_rows = b.result()
     return dict(events=out_events, rows=out_rows, message_event=message_event_a, stale=b.stale,
                 relabelled=b.relabelled, unknown=unknown, unknown_left=b.unknown_left, refused=b.refused)
+
+
+# ----------------------------------------------------------------------
+# Writing
+
+cdef inline char *write_int(char *out, int64_t v) noexcept nogil:
+    """v in decimal at out; returns the end."""
+    cdef char digits[20]
+    cdef int n = 0
+    cdef uint64_t u
+    if v < 0:
+        out[0] = 45    # '-'
+        out += 1
+        u = <uint64_t>0 - <uint64_t>v
+    else:
+        u = <uint64_t>v
+    while True:
+        digits[n] = <char>(48 + u % 10)
+        n += 1
+        u //= 10
+        if u == 0:
+            break
+    while n:
+        n -= 1
+        out[0] = digits[n]
+        out += 1
+    return out
+
+
+def format_int_rows(const int64_t[:, ::1] m, bint crlf=False):
+    """The rows of an int64 matrix as CSV text (bytes), one line each, every
+    line ended (LF, or CRLF)."""
+    cdef Py_ssize_t rows = m.shape[0], cols = m.shape[1], r, c
+    cdef Py_ssize_t size = rows * (cols * 21 + 2)
+    out = bytearray(size)
+    cdef char *start = out
+    cdef char *p = start
+    with nogil:
+        for r in range(rows):
+            for c in range(cols):
+                if c:
+                    p[0] = 44
+                    p += 1
+                p = write_int(p, m[r, c])
+            if crlf:
+                p[0] = 13
+                p += 1
+            p[0] = 10
+            p += 1
+    return bytes(out[:p - start])

@@ -179,8 +179,8 @@ def _replay_lobster(args, path, features) -> int:
     lines = []
     if orderbook is not None:
         differ = len(stream.forced) + len(stream.unreproduced)
-        lines.append(f"  seeding       orderbook row 0 (levels a side: {stream.levels}) as anonymous qty; "
-                     f"{len(stream.resynced):,} rows took a level entering the window from the file "
+        lines.append(f"  seeding       seeded from {orderbook.name} row 0 (levels a side: {stream.levels}) as "
+                     f"anonymous qty; {len(stream.resynced):,} rows took a level entering the window from the file "
                      f"({stream.resynced_levels:,} levels)")
         if differ == 0 and refused == 0 and touch.top_equal == rows:
             lines.append(f"  reproduced    every row: every level (levels a side: {stream.levels}) equals {orderbook.name} after "

@@ -30,8 +30,8 @@ from typing import Any, NamedTuple, Optional, Union
 import numpy as np
 import numpy.typing as npt
 
-from lob._lobster import (DUMMY_ASK, DUMMY_BID, HALT_DTYPE, faithful_stream, messages_stream, parse_book,
-                          parse_messages)
+from lob._lobster import (DUMMY_ASK, DUMMY_BID, HALT_DTYPE, faithful_stream, format_int_rows, messages_stream,
+                          parse_book, parse_messages)
 from lob.depth import Depth
 from lob.dtypes import EVENT_DTYPE
 from lob.errors import error
@@ -558,9 +558,9 @@ def write_lobster(events: Events, message_path: Union[str, "os.PathLike[str]"],
         raise ValueError(f"levels must be >= 1, got {levels}")
     resting: dict[int, list[int]] = {}     # order id -> [side, price, qty]
     expanded = []
-    for i, (ts, kind, side, oid, price, qty) in enumerate(np.asarray(events, dtype=EVENT_DTYPE).tolist()):
-        if kind == CLEAR:
-            raise ValueError("LOBSTER has no book clear; a CLEAR event cannot be written")
+    events = np.asarray(events, dtype=EVENT_DTYPE)
+    columns = (events[name].tolist() for name in EVENT_DTYPE.names)   # columns: far faster than rows
+    for i, (ts, kind, side, oid, price, qty) in enumerate(zip(*columns)):
         if kind == ADD:
             resting[oid] = [side, price, qty]
             expanded.append((ts, ADD, side, oid, price, qty))
@@ -584,6 +584,8 @@ def write_lobster(events: Events, message_path: Union[str, "os.PathLike[str]"],
                 order[2] = q - qty
                 if order[2] <= 0:
                     del resting[oid]
+        elif kind == CLEAR:
+            raise ValueError("LOBSTER has no book clear; a CLEAR event cannot be written")
         else:
             raise ValueError(f"event {i}: kind {kind} has no LOBSTER form")
     flat = np.array(expanded, dtype=EVENT_DTYPE)
@@ -606,22 +608,22 @@ def write_lobster(events: Events, message_path: Union[str, "os.PathLike[str]"],
         keep = changed | (flat["kind"] == TRADE) | (flat["kind"] == EXECUTE)
         flat, cells = flat[keep], cells[keep]
     newline = "\r\n" if crlf else "\n"
-    lines = []
-    for ts, kind, side, oid, price, qty in flat.tolist():
-        resting_side = 1 - side if kind == TRADE else side
-        mtype = 6 if kind == TRADE and side == 2 else kind    # a trade with no aggressor: a cross
-        lines.append(f"{_lobster_time(ts)},{mtype},{oid if kind != TRADE else 0},{qty},{price},"
-                     f"{1 if resting_side == 0 else -1}")
+    kinds, sides = flat["kind"], flat["side"]
+    resting_side = np.where(kinds == TRADE, 1 - sides, sides)
+    mtype = np.where((kinds == TRADE) & (sides == 2), 6, kinds)    # a trade with no aggressor: a cross
+    oids = np.where(kinds == TRADE, 0, flat["order_id"])
+    direction = np.where(resting_side == 0, 1, -1)
+    lines = [f"{_lobster_time(ts)},{t},{o},{q},{p},{d}" for ts, t, o, q, p, d in
+             zip(flat["ts"].tolist(), mtype.tolist(), oids.tolist(), flat["qty"].tolist(), flat["price"].tolist(),
+                 direction.tolist())]
     with open(message_path, "w", newline="") as f:
         if header:
             f.write("Time,Type,OrderID,Size,Price,Direction" + newline)
         f.write(newline.join(lines) + (newline if lines else ""))
-    row_format = ",".join(["%d"] * (4 * levels))
-    with open(orderbook_path, "w", newline="") as f:
+    with open(orderbook_path, "wb") as f:
         if header:
             names = [f"{a}{k}" for k in range(1, levels + 1) for a in ("AskPrice", "AskSize", "BidPrice", "BidSize")]
-            f.write(",".join(names) + newline)
-        for lo in range(0, len(cells), 8192):
-            chunk = cells[lo:lo + 8192].tolist()
-            f.write(newline.join(row_format % tuple(row) for row in chunk) + newline)
+            f.write((",".join(names) + newline).encode())
+        for lo in range(0, len(cells), 1 << 15):
+            f.write(format_int_rows(np.ascontiguousarray(cells[lo:lo + (1 << 15)]), crlf))
     return len(lines)
