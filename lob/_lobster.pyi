@@ -1,10 +1,11 @@
 """Type stubs of lob._lobster (the LOBSTER parsers and stream builder behind lob.io)."""
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, final
 
 import numpy as np
 import numpy.typing as npt
 
 HALT_DTYPE: np.dtype[np.void]
+EVENT_DTYPE: np.dtype[np.void]
 DUMMY_ASK: int
 DUMMY_BID: int
 MESSAGE_COLUMNS: tuple[str, ...]
@@ -31,6 +32,7 @@ def messages_stream(
     events: npt.NDArray[np.void], rows: npt.NDArray[np.int64], levels: Optional[int] = None, lookahead: bool = True
 ) -> dict[str, Any]: ...
 
+@final
 class StreamBuilder:
     book: Any
     ts: int
@@ -53,3 +55,4 @@ class StreamBuilder:
     def trade_print(self, side: int, price: int, qty: int) -> None: ...
     def settle(self, oid: int, side: int, price: int, file_qty: int) -> bool: ...
     def message(self, kind: int, side: int, oid: int, price: int, qty: int) -> None: ...
+def format_int_rows(m: npt.NDArray[np.int64], crlf: bool = False) -> bytes: ...

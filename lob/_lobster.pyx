@@ -15,6 +15,8 @@ the output, so the output replayed into an empty OrderBook gives that book.
 """
 from libc.stdint cimport int64_t, uint64_t, INT64_MAX, INT64_MIN
 
+cimport cython
+
 from lob._events cimport Event, ADD, REDUCE, CANCEL, EXECUTE, TRADE, ANON
 
 import numpy as np
@@ -415,6 +417,7 @@ cdef str reason_of(exc):
     return "bad_qty"
 
 
+@cython.final
 cdef class StreamBuilder:
     """An OrderBook and the events that made it: every change goes through
     one of the methods here, which applies it with the book's Python API and

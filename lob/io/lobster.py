@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from typing import Any, NamedTuple, Optional, Union
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +36,9 @@ from lob.depth import Depth
 from lob.dtypes import EVENT_DTYPE
 from lob.errors import error
 from lob.kinds import ADD, CANCEL, CLEAR, EXECUTE, MODIFY, REDUCE, TRADE
+
+if TYPE_CHECKING:
+    from lob._book import OrderBook
 
 __all__ = ["read_lobster", "read_lobster_messages", "read_lobster_stream", "read_lobster_book", "write_lobster",
            "check_lobster", "lobster_touch_rate", "LobsterMessages", "LobsterStream", "LobsterCheck",
@@ -134,6 +137,13 @@ class LobsterStream(NamedTuple):
         """Per message row r, how many events come up to and including it:
         the book after row r is the book after events[:row_ends()[r]]."""
         return np.searchsorted(self.rows, np.arange(len(self.message_event)), side="right").astype(np.int64)
+
+
+def _features(book: "OrderBook", events: Events, depth: int = 0, out: Optional[Events] = None) -> Events:
+    """book.apply(events, depth, out=out): the feature rows (never None here)."""
+    rows = book.apply(events, depth=depth, out=out)
+    assert rows is not None
+    return rows
 
 
 def _read_bytes(source: Source) -> tuple[bytes, str]:
@@ -281,7 +291,7 @@ def _differing_rows(events: Events, event_rows: npt.NDArray[np.int64],
         bad.append(empty_rows[wrong])
     for lo in range(0, len(events), _CHUNK):
         hi = min(lo + _CHUNK, len(events))
-        feats = book.apply(events[lo:hi], depth=k, out=buffer)
+        feats = _features(book, events[lo:hi], k, buffer)
         first, last = np.searchsorted(ends, [lo, hi])
         if first == last:
             continue
@@ -501,7 +511,7 @@ def lobster_touch_rate(stream: LobsterStream, orderbook_csv: Optional[Source] = 
     best_bid = np.zeros(n_rows, dtype=np.int64)
     best_ask = np.zeros(n_rows, dtype=np.int64)
     if len(stream.events):
-        feats = OrderBook().apply(stream.events)
+        feats = _features(OrderBook(), stream.events)
         has = ends > 0
         best_bid[has] = feats["best_bid"][ends[has] - 1]
         best_ask[has] = feats["best_ask"][ends[has] - 1]
@@ -559,7 +569,8 @@ def write_lobster(events: Events, message_path: Union[str, "os.PathLike[str]"],
     resting: dict[int, list[int]] = {}     # order id -> [side, price, qty]
     expanded = []
     events = np.asarray(events, dtype=EVENT_DTYPE)
-    columns = (events[name].tolist() for name in EVENT_DTYPE.names)   # columns: far faster than rows
+    names = ("ts", "kind", "side", "order_id", "price", "qty")
+    columns = (events[name].tolist() for name in names)   # columns: far faster than rows
     for i, (ts, kind, side, oid, price, qty) in enumerate(zip(*columns)):
         if kind == ADD:
             resting[oid] = [side, price, qty]
@@ -594,7 +605,7 @@ def write_lobster(events: Events, message_path: Union[str, "os.PathLike[str]"],
     buffer = np.empty(min(_CHUNK, max(len(flat), 1)), dtype=feature_dtype(levels))
     cells = np.empty((len(flat), 4 * levels), dtype=np.int64)
     for lo in range(0, len(flat), _CHUNK):
-        feats = book.apply(flat[lo:lo + _CHUNK], depth=levels, out=buffer)
+        feats = _features(book, flat[lo:lo + _CHUNK], levels, buffer)
         hi = lo + len(feats)
         cells[lo:hi, 0::4] = np.where(feats["ask_qty"] > 0, feats["ask_price"], DUMMY_ASK)
         cells[lo:hi, 1::4] = feats["ask_qty"]
@@ -622,8 +633,8 @@ def write_lobster(events: Events, message_path: Union[str, "os.PathLike[str]"],
         f.write(newline.join(lines) + (newline if lines else ""))
     with open(orderbook_path, "wb") as f:
         if header:
-            names = [f"{a}{k}" for k in range(1, levels + 1) for a in ("AskPrice", "AskSize", "BidPrice", "BidSize")]
-            f.write((",".join(names) + newline).encode())
+            titles = [f"{a}{k}" for k in range(1, levels + 1) for a in ("AskPrice", "AskSize", "BidPrice", "BidSize")]
+            f.write((",".join(titles) + newline).encode())
         for lo in range(0, len(cells), 1 << 15):
             f.write(format_int_rows(np.ascontiguousarray(cells[lo:lo + (1 << 15)]), crlf))
     return len(lines)
