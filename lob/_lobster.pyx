@@ -529,8 +529,10 @@ cdef class StreamBuilder:
         return added is not None and added < entered
 
     cdef int set_anonymous(self, int side, int64_t price, int64_t qty) except -1:
-        """An ANON event.  The caller has cleared the other side's crossing
-        levels when qty grows, so the book takes it."""
+        """An ANON event.  When it grows the level, the other side's levels it
+        would cross go first: the file proves them stale."""
+        if qty > self.anonymous(side, price):
+            self.stale += self.drop_through(1 - side, price)
         self.b_set_anonymous(side, price, qty)
         if qty:
             (<dict>self.anon_at[side])[price] = qty
@@ -635,6 +637,12 @@ cdef class StreamBuilder:
         return changed
 
     def resync(self, ranges, listed):
+        try:
+            return self._resync(ranges, listed)
+        except (LobError, ValueError, OverflowError):
+            return 1      # what was applied is in the output; the replay check shows the rest
+
+    cdef Py_ssize_t _resync(self, ranges, listed) except -1:
         """Levels of the orderbook file's row in the given ranges: ours that
         the row lacks go, the row's that differ take its size.  Both sides
         drop before either is set, so a level that left one side and came
@@ -669,18 +677,27 @@ cdef class StreamBuilder:
         self.refused.append((self.row, reason_of(exc)))
         return 0
 
+    # The repairs below never raise a book error (a damaged file can ask for
+    # a crossed or overflowing level): what applied is in the output, and the
+    # replay check, or the messages that needed it, show the rest.
+
     def seed(self, int side, int64_t price, int64_t qty):
         """Anonymous qty `qty` more at (side, price), the other side's
         crossing levels dropped first (they are stale)."""
-        self.stale += self.drop_through(1 - side, price)
-        self.set_anonymous(side, price, self.anonymous(side, price) + qty)
+        try:
+            self.set_anonymous(side, price, self.anonymous(side, price) + qty)
+        except (LobError, ValueError, OverflowError):
+            pass
 
     def drop_stale(self, int64_t bid_cap, int64_t ask_cap):
         """Drop bids above bid_cap and asks below ask_cap (NO_CAP: none)."""
-        if bid_cap != NO_CAP_BID:
-            self.stale += self.drop_beyond(0, bid_cap)
-        if ask_cap != NO_CAP_ASK:
-            self.stale += self.drop_beyond(1, ask_cap)
+        try:
+            if bid_cap != NO_CAP_BID:
+                self.stale += self.drop_beyond(0, bid_cap)
+            if ask_cap != NO_CAP_ASK:
+                self.stale += self.drop_beyond(1, ask_cap)
+        except (LobError, ValueError, OverflowError):
+            pass
 
     def trade_print(self, int side, int64_t price, int64_t qty):
         try:
@@ -706,7 +723,13 @@ cdef class StreamBuilder:
         (it sat outside the window), the file's total at its level settles
         it: the order takes the difference first (a full execution leaves no
         remainder), then the anonymous qty.  Returns True if it changed."""
-        cdef int64_t ours = self.b_level_qty(side, price), diff, qty, anon
+        try:
+            return self._settle(oid, side, price, file_qty)
+        except (LobError, ValueError, OverflowError):
+            return True
+
+    cdef bint _settle(self, uint64_t oid, int side, int64_t price, int64_t file_qty) except -1:
+        cdef int64_t ours = self.b_level_qty(side, price), diff, qty
         if ours == file_qty:
             return False
         diff = ours - file_qty

@@ -251,3 +251,47 @@ def test_stream_in_chunks_equals_whole(tmp_path):
     chunked = lob.OrderBook()
     parts = [chunked.apply(stream.events[lo:lo + 777], depth=2) for lo in range(0, len(stream.events), 777)]
     assert np.concatenate(parts).tobytes() == whole.tobytes()
+
+
+def test_halts_in_a_pair(tmp_path):
+    """A halt row (type 7) is no event; its orderbook row repeats the one before."""
+    msg, book = windowed_pair(tmp_path, 3000, 21, 3, target_orders=200, mean_depth=3.0)
+    messages, books = msg.read_text().splitlines(), book.read_text().splitlines()
+    for at, state in ((500, -1), (501, 1), (1200, 0)):
+        ts = messages[at - 1].split(",")[0]
+        messages.insert(at, f"{ts},7,0,0,{state},-1")
+        books.insert(at, books[at - 1])
+    msg.write_text("\n".join(messages) + "\n")
+    book.write_text("\n".join(books) + "\n")
+    stream = lob.io.read_lobster_stream(msg, book)
+    assert stream.messages.halts["row"].tolist() == [500, 501, 1200]
+    assert stream.messages.halts["state"].tolist() == [-1, 1, 0]
+    assert (stream.message_event[[500, 501, 1200]] == -1).all()
+    assert len(stream.forced) == 0 and len(stream.unreproduced) == 0
+    assert_every_row_equal(stream, book)
+    with pytest.warns(lob.io.LobsterHalt, match="3 trading-halt rows"):
+        lob.io.read_lobster(msg, book)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**31), levels=st.sampled_from([1, 2, 4]), cuts=st.lists(
+    st.tuples(st.integers(0, 10**6), st.integers(0, 39), st.integers(-3, 300)), max_size=12))
+def test_a_damaged_pair_never_stops_the_stream(tmp_path, seed, levels, cuts):
+    """Orderbook cells changed at random (sizes, prices, crossing rows, dummy
+    prices): the stream is still built, a book takes every event of it, and
+    the check reports instead of raising."""
+    msg, book = windowed_pair(tmp_path, 1500, seed, levels, target_orders=100, mean_depth=3.0, p_reduce=0.1)
+    rows = [line.split(",") for line in book.read_text().splitlines()]
+    for at, col, value in cuts:
+        row = rows[at % len(rows)]
+        col %= len(row)
+        if col % 2:                      # a size: never negative (the parser refuses that)
+            row[col] = str(abs(value))
+        else:
+            row[col] = str(int(row[col]) + value - 150) if value < 299 else str(9999999999 if col % 4 == 0
+                                                                                  else -9999999999)
+    book.write_text("\n".join(",".join(row) for row in rows) + "\n")
+    stream = lob.io.read_lobster_stream(msg, book)
+    lob.OrderBook().apply(stream.events)
+    result = lob.io.check_lobster(msg, book)
+    assert result.matched + len(set(stream.forced.tolist()) | set(stream.unreproduced.tolist())) == result.total
