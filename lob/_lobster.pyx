@@ -952,7 +952,8 @@ def faithful_stream(events, rows, book_matrix, forced=(), Py_ssize_t max_details
     settled = []
     if n_rows == 0:
         return dict(events=np.zeros(0, EVENT_DTYPE), rows=np.zeros(0, np.int64), message_event=np.zeros(0, np.int64),
-                    resynced=np.zeros(0, np.int64), resynced_levels=0, forced=np.zeros(0, np.int64), details=[], settled=np.zeros(0, np.int64),
+                    resynced=np.zeros(0, np.int64), resynced_levels=0, forced=np.zeros(0, np.int64), details=[],
+                    settled=np.zeros(0, np.int64),
                     refused=[], relabelled=0, stale=0)
     # row 0 is the book after message 0: a trade of message 0 is kept as a print
     j = event_at[0]

@@ -103,7 +103,83 @@ def replay_file(args) -> int:
         print(result.summary(f"{path.name}: Databento MBO, {len(events):,} events"))
         return 0
     if fmt == "lobster":
-        return _replay_lobster(args, path, features)
+        # with the orderbook file beside the message file (or --orderbook), the
+        # stream that reproduces the pair and a check of every row; without it
+        # (or --orderbook none), the message file alone, repaired where it
+        # proves the book stale, and what it cannot know
+        import lob.io
+        from lob.errors import LobError
+        from lob.replay import replay
+
+        alone = bool(args.orderbook) and args.orderbook.lower() == "none"
+        orderbook = None
+        if not alone:
+            orderbook = pathlib.Path(args.orderbook) if args.orderbook else path.with_name(
+                path.name.replace("_message_", "_orderbook_"))
+            if orderbook == path or (not args.orderbook and not orderbook.exists()):
+                orderbook = None
+        start = time.perf_counter()
+        # messages alone beside their orderbook file: measure against it
+        sibling = path.with_name(path.name.replace("_message_", "_orderbook_")) if orderbook is None else None
+        if sibling is not None and (sibling == path or not sibling.exists()):
+            sibling = None
+        try:
+            stream = lob.io.read_lobster_stream(path, orderbook)
+            touch = lob.io.lobster_touch_rate(stream, orderbook if orderbook is not None else sibling)
+        except (OSError, LobError) as exc:
+            if isinstance(exc, OSError) and exc.filename is not None:
+                text = f"{exc.filename}: {(exc.strerror or str(exc)).lower()}"
+            else:
+                text = str(exc)
+            print(f"lob replay: {text}", file=sys.stderr)     # one line, exit 2
+            return 2
+        read_s = time.perf_counter() - start
+        messages = stream.messages
+        rows = len(stream.message_event)
+        halts = f", {len(messages.halts):,} halts" if len(messages.halts) else ""
+        how = (f"the pair with {orderbook.name}" if orderbook is not None
+               else "the message file alone" + (" (--orderbook none)" if alone else " (no orderbook file beside it)"))
+        result = replay(stream.events, lob.OrderBook(), depth=args.depth, features_path=features)
+        print(result.summary(f"{path.name}: LOBSTER, {rows:,} message rows{halts}, {len(stream.events):,} events "
+                             f"({how}; read in {read_s:.3f} s)"))
+        refused = len(stream.refused)
+        lines = []
+        if orderbook is not None:
+            differ = len(stream.forced) + len(stream.unreproduced)
+            lines.append(f"  seeding       seeded from {orderbook.name} row 0 (levels a side: {stream.levels}) as "
+                         f"anonymous qty; {len(stream.resynced):,} rows took a level entering the window from the file "
+                         f"({stream.resynced_levels:,} levels)")
+            if differ == 0 and refused == 0 and touch.top_equal == rows:
+                lines.append(f"  reproduced    every row: every level (levels a side: {stream.levels}) equals "
+                             f"{orderbook.name} after each of the {rows:,} message rows (top of book checked: "
+                             f"{touch.top_equal:,}/{rows:,})")
+            else:
+                lines.append(f"  NOT REPRODUCED {differ:,} of {rows:,} rows differ from {orderbook.name} (set from it: "
+                             f"{len(stream.forced):,}; still different: {len(stream.unreproduced):,}), {refused:,} "
+                             f"messages refused; top of book equal in {touch.top_equal:,}/{rows:,} rows "
+                             f"(lob lobster-check shows where)")
+        else:
+            lines.append(f"  unknown ids   {stream.unknown:,} messages named orders the file never added (seeded as "
+                         f"anonymous qty from their own messages; {stream.unknown_left:,} found none: executions "
+                         f"kept as trade prints, cancels left out)")
+            lines.append(f"  stale levels  {stream.stale_levels:,} levels dropped (a message proved them gone), "
+                         f"{stream.relabelled:,} order sizes proven stale, {refused:,} messages refused")
+            causal = lob.io.lobster_touch_rate(lob.io.read_lobster_stream(path, lookahead=False), sibling)
+            lines.append(f"  touch         {touch.at_touch:,} of {touch.executions:,} visible executions found our "
+                         f"best price at their price ({100 * touch.rate:.1f}%; {100 * causal.rate:.1f}% when each "
+                         f"repair waits for the message that proves it)")
+            if sibling is not None:
+                lines.append(f"  vs orderbook  best bid and ask equal {sibling.name} after {touch.top_equal:,} of "
+                             f"{touch.rows:,} rows ({100 * touch.top_rate:.1f}%; {100 * causal.top_rate:.1f}% without "
+                             f"lookahead)")
+            lines.append("  note          a message file alone cannot reproduce the levels outside its top-K window "
+                         "(nor orders resting before it began); the orderbook file gives the exact book")
+        for row, reason in stream.refused[:5]:
+            lines.append(f"  refused       row {row}: {reason}")
+        print("\n".join(lines))
+        if orderbook is not None and (len(stream.forced) or len(stream.unreproduced) or refused):
+            return 1
+        return 0
     import lob.io
 
     parser = lob.io.ItchParser()
@@ -127,93 +203,6 @@ def replay_file(args) -> int:
     return 0
 
 
-def _lobster_refusal(command, exc) -> int:
-    """A LOBSTER file we cannot read: one line on stderr, exit 2."""
-    if isinstance(exc, OSError) and exc.filename is not None:
-        text = f"{exc.filename}: {(exc.strerror or str(exc)).lower()}"
-    else:
-        text = str(exc)
-    print(f"lob {command}: {text}", file=sys.stderr)
-    return 2
-
-
-def _replay_lobster(args, path, features) -> int:
-    """The LOBSTER branch of `lob replay`: with the orderbook file beside the
-    message file (or --orderbook), the stream that reproduces the pair, and
-    a check of every row; without it (or --orderbook none), the message file
-    alone, repaired where it proves the book stale, and what it cannot
-    know."""
-    import pathlib
-
-    import lob.io
-    from lob.errors import LobError
-    from lob.replay import replay
-
-    alone = bool(args.orderbook) and args.orderbook.lower() == "none"
-    orderbook = None
-    if not alone:
-        orderbook = pathlib.Path(args.orderbook) if args.orderbook else path.with_name(
-            path.name.replace("_message_", "_orderbook_"))
-        if orderbook == path or (not args.orderbook and not orderbook.exists()):
-            orderbook = None
-    start = time.perf_counter()
-    # messages alone beside their orderbook file: measure against it
-    sibling = path.with_name(path.name.replace("_message_", "_orderbook_")) if orderbook is None else None
-    if sibling is not None and (sibling == path or not sibling.exists()):
-        sibling = None
-    try:
-        stream = lob.io.read_lobster_stream(path, orderbook)
-        touch = lob.io.lobster_touch_rate(stream, orderbook if orderbook is not None else sibling)
-    except (OSError, LobError) as exc:
-        return _lobster_refusal("replay", exc)
-    read_s = time.perf_counter() - start
-    messages = stream.messages
-    rows = len(stream.message_event)
-    halts = f", {len(messages.halts):,} halts" if len(messages.halts) else ""
-    how = (f"the pair with {orderbook.name}" if orderbook is not None
-           else "the message file alone" + (" (--orderbook none)" if alone else " (no orderbook file beside it)"))
-    result = replay(stream.events, lob.OrderBook(), depth=args.depth, features_path=features)
-    print(result.summary(f"{path.name}: LOBSTER, {rows:,} message rows{halts}, {len(stream.events):,} events "
-                         f"({how}; read in {read_s:.3f} s)"))
-    refused = len(stream.refused)
-    lines = []
-    if orderbook is not None:
-        differ = len(stream.forced) + len(stream.unreproduced)
-        lines.append(f"  seeding       seeded from {orderbook.name} row 0 (levels a side: {stream.levels}) as "
-                     f"anonymous qty; {len(stream.resynced):,} rows took a level entering the window from the file "
-                     f"({stream.resynced_levels:,} levels)")
-        if differ == 0 and refused == 0 and touch.top_equal == rows:
-            lines.append(f"  reproduced    every row: every level (levels a side: {stream.levels}) equals {orderbook.name} after "
-                         f"each of the {rows:,} message rows (top of book checked: {touch.top_equal:,}/{rows:,})")
-        else:
-            lines.append(f"  NOT REPRODUCED {differ:,} of {rows:,} rows differ from {orderbook.name} (set from it: "
-                         f"{len(stream.forced):,}; still different: {len(stream.unreproduced):,}), {refused:,} "
-                         f"messages refused; top of book equal in {touch.top_equal:,}/{rows:,} rows "
-                         f"(lob lobster-check shows where)")
-    else:
-        lines.append(f"  unknown ids   {stream.unknown:,} messages named orders the file never added (seeded as "
-                     f"anonymous qty from their own messages; {stream.unknown_left:,} found none: executions kept as "
-                     f"trade prints, cancels left out)")
-        lines.append(f"  stale levels  {stream.stale_levels:,} levels dropped (a message proved them gone), "
-                     f"{stream.relabelled:,} order sizes proven stale, {refused:,} messages refused")
-        causal = lob.io.lobster_touch_rate(lob.io.read_lobster_stream(path, lookahead=False), sibling)
-        lines.append(f"  touch         {touch.at_touch:,} of {touch.executions:,} visible executions found our best "
-                     f"price at their price ({100 * touch.rate:.1f}%; {100 * causal.rate:.1f}% when each repair "
-                     f"waits for the message that proves it)")
-        if sibling is not None:
-            lines.append(f"  vs orderbook  best bid and ask equal {sibling.name} after {touch.top_equal:,} of "
-                         f"{touch.rows:,} rows ({100 * touch.top_rate:.1f}%; {100 * causal.top_rate:.1f}% without "
-                         f"lookahead)")
-        lines.append("  note          a message file alone cannot reproduce the levels outside its top-K window "
-                     "(nor orders resting before it began); the orderbook file gives the exact book")
-    for row, reason in stream.refused[:5]:
-        lines.append(f"  refused       row {row}: {reason}")
-    print("\n".join(lines))
-    if orderbook is not None and (len(stream.forced) or len(stream.unreproduced) or refused):
-        return 1
-    return 0
-
-
 def lobster_check(args) -> int:
     from lob.errors import LobError
     from lob.io import check_lobster
@@ -222,12 +211,19 @@ def lobster_check(args) -> int:
     try:
         result = check_lobster(args.message_csv, args.orderbook_csv, max_mismatches=args.show)
     except (OSError, LobError) as exc:
-        return _lobster_refusal("lobster-check", exc)
+        if isinstance(exc, OSError) and exc.filename is not None:
+            text = f"{exc.filename}: {(exc.strerror or str(exc)).lower()}"
+        else:
+            text = str(exc)
+        print(f"lob lobster-check: {text}", file=sys.stderr)     # one line, exit 2
+        return 2
     elapsed = time.perf_counter() - start
     stream = result.stream
     print(f"{args.message_csv}: {result.total:,} rows, {result.levels} levels a side, replayed in {elapsed:.3f} s "
           f"({len(stream.events):,} events: row 0 seeded, the messages, {result.resynced_levels:,} levels that "
-          f"entered the window sized from the file)")
+          f"entered the window sized from the file"
+          + (f", {len(stream.settled):,} rows where the file's total settled the size of an order that had "
+             f"sat outside the window" if len(stream.settled) else "") + ")")
     for row, reason in result.rejected[: args.show]:
         print(f"  row {row}: the book refused the message ({reason})")
     for row, side, ours, theirs in result.mismatches:

@@ -50,8 +50,8 @@ def test_int64_min_in_an_integer_field():
 
 
 @pytest.mark.parametrize("text,words,reason", [
-    (b"34200.1,1,11,100,5000\n", r"line 1: 5 comma-separated columns; a row here has 6 \(time, type, order id, size, price, "
-                                 r"direction\)", "bad_columns"),
+    (b"34200.1,1,11,100,5000\n", r"line 1: 5 comma-separated columns; a row here has 6 \(time, type, order id, "
+                                 r"size, price, direction\)", "bad_columns"),
     (b"34200.1,1,11,100,5000,1\n34200.2,1,12,1x0,5000,1\n", r"line 2: column 4 \(size\): '1x0' is not an integer",
      "bad_field"),
     (b"34200.1,9,11,100,5000,1\n", r"line 1: column 2 \(type\): 9 is not a LOBSTER message type", "bad_type"),

@@ -315,8 +315,13 @@ def read_lobster_stream(message_csv: Source, orderbook_csv: Optional[Source] = N
     With orderbook_csv (the faithful stream): orderbook row 0 (the book
     after message 0) is seeded as ANON events (message 0 itself, when a
     trade, as a TRADE print first); messages 1 on follow, each made to fit
-    what the file proves (a delete removes exactly its size; an order the
-    book does not hold draws on the anonymous qty at its price).  After
+    what the file proves: a delete removes exactly its size; an order the
+    book does not hold draws on the anonymous qty at its price; an order
+    that moved or was added again while outside the window leaves its old
+    place; after a partial cancel or execution of an order that sat outside
+    the window, the file's total at its level settles the order's size
+    (``settled``; a full execution of an order reduced unseen leaves no
+    remainder).  After
     each message, a level that entered the file's top-K window from outside
     takes its size from the file: our levels the file's window no longer
     has go first (both sides, so a level that left one side and came back
