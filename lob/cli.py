@@ -259,23 +259,74 @@ def replay_file(args: argparse.Namespace) -> int:
     if fmt == "dbn":
         return _replay_dbn(args, path, features)
     if fmt == "lobster":
+        # with the orderbook file beside the message file (or --orderbook), the
+        # stream that reproduces the pair and a check of every row; without it
+        # (or --orderbook none), the message file alone, repaired where it
+        # proves the book stale, and what it cannot know
         import lob.io
 
-        orderbook = pathlib.Path(args.orderbook) if args.orderbook else path.with_name(
-            path.name.replace("_message_", "_orderbook_"))
-        events, halts, rows = lob.io.read_lobster(path, with_halts=True, with_rows=True)
-        if orderbook != path and orderbook.exists():
-            snap = lob.io.read_lobster_book(orderbook)
-            book = lob.OrderBook.from_depth(snap.bid_price[0], snap.bid_qty[0], snap.ask_price[0], snap.ask_qty[0])
-            events = events[rows >= 1]          # the book after message 0 is orderbook row 0
-            seeded = f", seeded from {orderbook.name} row 0"
-        else:
-            book, seeded = lob.OrderBook(), ", not seeded (no orderbook file): unknown ids are rejected"
-        result = replay(events, book, depth=args.depth, features_path=features)
-        print(result.summary(f"{path.name}: LOBSTER, {len(events):,} events{seeded}"
-                             + (f", {len(halts)} halts" if len(halts) else ""),
-                             unit=price_unit(events["price"], *LOBSTER_PRICES)))
+        alone = bool(args.orderbook) and args.orderbook.lower() == "none"
+        orderbook = None
+        if not alone:
+            orderbook = pathlib.Path(args.orderbook) if args.orderbook else path.with_name(
+                path.name.replace("_message_", "_orderbook_"))
+            if orderbook == path or (not args.orderbook and not orderbook.exists()):
+                orderbook = None
+        start = time.perf_counter()
+        # messages alone beside their orderbook file: measure against it
+        sibling = path.with_name(path.name.replace("_message_", "_orderbook_")) if orderbook is None else None
+        if sibling is not None and (sibling == path or not sibling.exists()):
+            sibling = None
+        stream = lob.io.read_lobster_stream(path, orderbook)
+        touch = lob.io.lobster_touch_rate(stream, orderbook if orderbook is not None else sibling)
+        read_s = time.perf_counter() - start
+        messages = stream.messages
+        rows = len(stream.message_event)
+        halts = f", {len(messages.halts):,} halts" if len(messages.halts) else ""
+        how = (f"the pair with {orderbook.name}" if orderbook is not None
+               else "the message file alone" + (" (--orderbook none)" if alone else " (no orderbook file beside it)"))
+        result = replay(stream.events, lob.OrderBook(), depth=args.depth, features_path=features)
+        print(result.summary(f"{path.name}: LOBSTER, {rows:,} message rows{halts}, {len(stream.events):,} events "
+                             f"({how}; read in {read_s:.3f} s)",
+                             unit=price_unit(stream.events["price"], *LOBSTER_PRICES)))
         _features_line(features)
+        refused = len(stream.refused)
+        lines = []
+        if orderbook is not None:
+            differ = len(stream.forced) + len(stream.unreproduced)
+            lines.append(f"  seeding       seeded from {orderbook.name} row 0 (levels a side: {stream.levels}) as "
+                         f"anonymous qty; {len(stream.resynced):,} rows took a level entering the window from the file "
+                         f"({stream.resynced_levels:,} levels)")
+            if differ == 0 and refused == 0 and touch.top_equal == rows:
+                lines.append(f"  reproduced    every row: every level (levels a side: {stream.levels}) equals "
+                             f"{orderbook.name} after each of the {rows:,} message rows (top of book checked: "
+                             f"{touch.top_equal:,}/{rows:,})")
+            else:
+                lines.append(f"  NOT REPRODUCED {differ:,} of {rows:,} rows differ from {orderbook.name} (set from it: "
+                             f"{len(stream.forced):,}; still different: {len(stream.unreproduced):,}), {refused:,} "
+                             f"messages refused; top of book equal in {touch.top_equal:,}/{rows:,} rows "
+                             f"(lob lobster-check shows where)")
+        else:
+            lines.append(f"  unknown ids   {stream.unknown:,} messages named orders the file never added (seeded as "
+                         f"anonymous qty from their own messages; {stream.unknown_left:,} found none: executions "
+                         f"kept as trade prints, cancels left out)")
+            lines.append(f"  stale levels  {stream.stale_levels:,} levels dropped (a message proved them gone), "
+                         f"{stream.relabelled:,} order sizes proven stale, {refused:,} messages refused")
+            causal = lob.io.lobster_touch_rate(lob.io.read_lobster_stream(path, lookahead=False), sibling)
+            lines.append(f"  touch         {touch.at_touch:,} of {touch.executions:,} visible executions found our "
+                         f"best price at their price ({100 * touch.rate:.1f}%; {100 * causal.rate:.1f}% when each "
+                         f"repair waits for the message that proves it)")
+            if sibling is not None:
+                lines.append(f"  vs orderbook  best bid and ask equal {sibling.name} after {touch.top_equal:,} of "
+                             f"{touch.rows:,} rows ({100 * touch.top_rate:.1f}%; {100 * causal.top_rate:.1f}% without "
+                             f"lookahead)")
+            lines.append("  note          a message file alone cannot reproduce the levels outside its top-K window "
+                         "(nor orders resting before it began); the orderbook file gives the exact book")
+        for row, reason in stream.refused[:5]:
+            lines.append(f"  refused       row {row}: {reason}")
+        print("\n".join(lines))
+        if orderbook is not None and (len(stream.forced) or len(stream.unreproduced) or refused):
+            return 1
         return 0
     return _replay_itch(args, path, features)
 
@@ -372,13 +423,20 @@ def _replay_dbn(args: argparse.Namespace, path: pathlib.Path, features: Optional
     return 0
 
 
-def lobster_check(args) -> int:
+def lobster_check(args: argparse.Namespace) -> int:
+    """`lob lobster-check MESSAGE_CSV ORDERBOOK_CSV`: replay the pair and
+    compare every orderbook row at every level; exit 1 if any row differs."""
     from lob.io import check_lobster
 
     start = time.perf_counter()
     result = check_lobster(args.message_csv, args.orderbook_csv, max_mismatches=args.show)
     elapsed = time.perf_counter() - start
-    print(f"{args.message_csv}: {result.total:,} rows, {result.levels} levels a side, replayed in {elapsed:.3f} s")
+    stream = result.stream
+    print(f"{args.message_csv}: {result.total:,} rows, {result.levels} levels a side, replayed in {elapsed:.3f} s "
+          f"({len(stream.events):,} events: row 0 seeded, the messages, {result.resynced_levels:,} levels that "
+          f"entered the window sized from the file"
+          + (f", {len(stream.settled):,} rows where the file's total settled the size of an order that had "
+             f"sat outside the window" if len(stream.settled) else "") + ")")
     for row, reason in result.rejected[: args.show]:
         print(f"  row {row}: the book refused the message ({reason})")
     for row, side, ours, theirs in result.mismatches:

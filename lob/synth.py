@@ -6,6 +6,7 @@ import numpy as np
 
 from lob._synth import generate_into
 from lob.dtypes import EVENT_DTYPE
+from lob.io.lobster import write_lobster  # the writer lives beside its reader; this name stays
 
 __all__ = ["generate", "orders", "write_lobster", "write_itch"]
 
@@ -102,75 +103,6 @@ def generate(
                   float(p_trade), float(p_far), float(mean_depth), float(p_drift),
                   int(start_ts), float(mean_gap_ns), int(first_id))
     return out
-
-
-def _lobster_time(ns):
-    seconds, frac = divmod(int(ns), 1_000_000_000)
-    text = f"{frac:09d}".rstrip("0")
-    return f"{seconds}.{text}" if text else str(seconds)
-
-
-def write_lobster(events, message_path, orderbook_path, *, levels=10, header=False, crlf=False):
-    """Write an EVENT_DTYPE stream as a LOBSTER message file and its orderbook
-    file (`levels` levels a side), for tests and demos without LOBSTER's data.
-
-    ADD, REDUCE, CANCEL, EXECUTE map to types 1 to 4 and TRADE to type 5
-    (direction: the resting side, the other side of the aggressor).  LOBSTER
-    has no modify, so a MODIFY is written as a delete (type 3) and an add
-    (type 1) of the same id, two rows.  CLEAR has no LOBSTER form: ValueError.
-    The stream must replay cleanly into an empty OrderBook.  Timestamps are
-    written as seconds with up to 9 decimals; header and crlf choose an
-    optional header line and CRLF line ends.  Returns the rows written.
-    """
-    from lob import OrderBook
-    from lob.kinds import ADD, CANCEL, CLEAR, EXECUTE, MODIFY, REDUCE, TRADE
-
-    book = OrderBook()
-    rows = []
-    expanded = []
-    for ev in events.tolist():
-        ts, kind, side, oid, price, qty = ev
-        if kind == CLEAR:
-            raise ValueError("LOBSTER has no book clear; a CLEAR event cannot be written")
-        if kind == MODIFY:
-            _, old_price, old_qty = book.order(oid)
-            expanded.append((ts, CANCEL, side, oid, old_price, old_qty))
-            expanded.append((ts, ADD, side, oid, price, qty))
-        elif kind in (CANCEL, REDUCE, EXECUTE) and oid in book:
-            s, p, _ = book.order(oid)
-            expanded.append((ts, kind, s, oid, p, qty if kind != CANCEL else book.order(oid)[2]))
-        else:
-            expanded.append(ev)
-        # keep the book in step so MODIFY and CANCEL rows can name what rests
-        book.apply(np.array([ev], dtype=EVENT_DTYPE), record=False)
-    flat = np.array(expanded, dtype=EVENT_DTYPE)
-    depth = OrderBook().apply(flat, depth=levels)
-    types = {ADD: 1, REDUCE: 2, CANCEL: 3, EXECUTE: 4, TRADE: 5}
-    for ev in flat.tolist():
-        ts, kind, side, oid, price, qty = ev
-        resting = 1 - side if kind == TRADE else side
-        mtype = 6 if kind == TRADE and side == 2 else types[kind]   # a trade with no aggressor: a cross
-        rows.append(f"{_lobster_time(ts)},{mtype},{oid if kind != TRADE else 0},{qty},{price},"
-                    f"{1 if resting == 0 else -1}")
-    book_lines = []
-    for row in depth:
-        cells = []
-        for k in range(levels):
-            ask_p, ask_q = int(row["ask_price"][k]), int(row["ask_qty"][k])
-            bid_p, bid_q = int(row["bid_price"][k]), int(row["bid_qty"][k])
-            cells += [ask_p if ask_q else 9999999999, ask_q, bid_p if bid_q else -9999999999, bid_q]
-        book_lines.append(",".join(map(str, cells)))
-    newline = "\r\n" if crlf else "\n"
-    with open(message_path, "w", newline="") as f:
-        if header:
-            f.write("Time,Type,OrderID,Size,Price,Direction" + newline)
-        f.write(newline.join(rows) + newline)
-    with open(orderbook_path, "w", newline="") as f:
-        if header:
-            names = [f"{a}{k}" for k in range(1, levels + 1) for a in ("AskPrice", "AskSize", "BidPrice", "BidSize")]
-            f.write(",".join(names) + newline)
-        f.write(newline.join(book_lines) + newline)
-    return len(rows)
 
 
 def write_itch(streams, path, *, compress=False):
