@@ -19,6 +19,7 @@ EXTENSIONS = {
     "lob._batch": BOOK + ["lob/_events.pxd", "lob/_apply.pxd", "src/lob_clock.h"],
     "lob._synth": BOOK + ["lob/_events.pxd", "src/lob_rng.h"],
     "lob._lobster": ["lob/_events.pxd"],
+    "lob._dbn": ["lob/_events.pxd"],
     "lob._itch": BOOK + ["lob/_events.pxd", "lob/_apply.pxd", "src/lob_refmap.h", "src/lob_be.h"],
     "lob._engine": BOOK + ["lob/_engine.pxd"],
     "lob._floor": [],

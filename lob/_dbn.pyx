@@ -1,0 +1,445 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Databento MBO records (a NumPy array of databento_dbn.MBOMsg's dtype) to
+lob.EVENT_DTYPE events in one pass (lob.io.read_dbn).
+
+Actions: R -> CLEAR, A -> ADD, C -> REDUCE by the size cancelled, M ->
+MODIFY, T -> TRADE (aggressor side, NO_AGGRESSOR when none); F and N make
+no event.  With executions on, a fill (F) of a resting order and the C or M
+of that order that follows it in the same exchange event (the records up to
+one flagged F_LAST) become one EXECUTE at the fill's place, and the trade
+print (T) it belongs to loses the fill's qty (it goes when none is left);
+see pair_fill and settle_event for when a fill pairs.
+"""
+from libc.stdint cimport int64_t, uint64_t, uint32_t, uint8_t, int8_t, INT64_MAX
+from libc.stdlib cimport malloc, calloc, free
+from libc.string cimport memcpy
+
+from lob._events cimport Event, ADD, REDUCE, EXECUTE, TRADE, MODIFY, CLEAR
+
+import numpy as np
+
+from lob.dtypes import EVENT_DTYPE
+
+if sizeof(Event) != EVENT_DTYPE.itemsize:
+    raise ImportError(f"lob._events.Event is {sizeof(Event)} bytes, EVENT_DTYPE {EVENT_DTYPE.itemsize}")
+
+cdef enum:
+    F_LAST = 128
+    BID = 0
+    ASK = 1
+    NO_AGGRESSOR = 2
+    NO_SIDE = -1
+
+# Failure codes of mbo_to_events (index: the record's position)
+cdef enum:
+    OK = 0
+    E_ACTION = 1        # action not one of A C M R T F N
+    E_ADD_SIDE = 2      # an add whose side is not B or A
+    E_TS = 3            # ts_recv beyond int64 (e.g. UNDEF_TIMESTAMP)
+    E_MEMORY = 4
+
+ERRORS = ("", "unknown action", "an add without a side (B or A)", "ts_recv is beyond int64 nanoseconds",
+          "out of memory")
+
+
+cdef inline int side_of(uint8_t s) noexcept nogil:
+    if s == 66:     # 'B'
+        return BID
+    if s == 65:     # 'A'
+        return ASK
+    return NO_SIDE
+
+
+# ---- the orders that some fill names: their book state and pending fill ----
+
+cdef struct Tracked:
+    uint64_t order_id
+    uint64_t gen          # state is valid while gen == the table's generation (R clears)
+    int64_t price
+    int64_t size          # qty resting after the rows emitted so far
+    Py_ssize_t pend_slot  # slot of this order's tentative EXECUTE row, -1 none
+    Py_ssize_t pend_trade # slot of the T row it draws from
+    int64_t pend_qty
+    uint8_t used
+    uint8_t resting
+    int8_t side
+
+
+cdef struct Table:
+    Tracked *slots
+    uint64_t mask
+    uint64_t gen
+    uint64_t *bloom        # one bit per hash: most records skip the probe
+    uint64_t bloom_mask
+
+
+cdef inline uint64_t mix(uint64_t key) noexcept nogil:
+    key ^= key >> 33
+    key *= 0xff51afd7ed558ccdULL
+    key ^= key >> 33
+    key *= 0xc4ceb9fe1a85ec53ULL
+    key ^= key >> 33
+    return key
+
+
+cdef inline Tracked *find(Table *t, uint64_t key) noexcept nogil:
+    cdef uint64_t h = mix(key)
+    cdef uint64_t bit = h & t.bloom_mask
+    if not (t.bloom[bit >> 6] >> (bit & 63)) & 1:
+        return NULL
+    cdef uint64_t i = (h >> 20) & t.mask
+    while t.slots[i].used:
+        if t.slots[i].order_id == key:
+            return &t.slots[i]
+        i = (i + 1) & t.mask
+    return NULL
+
+
+cdef inline void insert(Table *t, uint64_t key) noexcept nogil:
+    cdef uint64_t h = mix(key)
+    cdef uint64_t bit = h & t.bloom_mask
+    cdef uint64_t i = (h >> 20) & t.mask
+    while t.slots[i].used:
+        if t.slots[i].order_id == key:
+            return
+        i = (i + 1) & t.mask
+    t.slots[i].used = 1
+    t.slots[i].order_id = key
+    t.slots[i].pend_slot = -1
+    t.bloom[bit >> 6] |= (<uint64_t>1) << (bit & 63)
+
+
+cdef inline bint live(Table *t, Tracked *o) noexcept nogil:
+    return o.gen == t.gen and o.resting
+
+
+# ---- the trade prints of the current exchange event ----
+
+cdef struct Print:
+    Py_ssize_t slot       # its row
+    int64_t price
+    int64_t left          # qty not yet given to paired fills (reserved ones included)
+    int side              # aggressor: BID or ASK
+
+
+def mbo_to_events(records, int64_t instrument_id=-1, bint executions=True):
+    """(status, index, events, flags, emitted): the events and their DBN flags
+    (F_LAST moved onto the previous event when its record made none) of the
+    records (databento_dbn.MBOMsg's NumPy dtype); instrument_id >= 0 keeps
+    that instrument only.  status != 0: the record at `index` is malformed
+    (ERRORS[status]) and the arrays are None."""
+    cdef Py_ssize_t n = len(records)
+    cdef const uint64_t[:] ts_recv = records["ts_recv"]
+    cdef const uint8_t[:] action = records["action"].view(np.uint8)
+    cdef const uint8_t[:] side = records["side"].view(np.uint8)
+    cdef const uint64_t[:] order_id = records["order_id"]
+    cdef const int64_t[:] price = records["price"]
+    cdef const uint32_t[:] size = records["size"]
+    cdef const uint8_t[:] rflags = records["flags"]
+    cdef const uint32_t[:] instrument = records["instrument_id"]
+    events = np.empty(n, dtype=EVENT_DTYPE)
+    flags = np.empty(n, dtype=np.uint8)
+    keep = np.empty(n, dtype=np.uint8)
+    cdef Event *ev = <Event *><size_t>events.ctypes.data
+    cdef uint8_t[::1] fl = flags
+    cdef uint8_t[::1] kp = keep
+    cdef bint all_instruments = instrument_id < 0
+    cdef uint32_t want = <uint32_t>instrument_id if instrument_id >= 0 else 0
+    cdef Py_ssize_t i, k = 0, n_fills = 0, n_trades = 0, cap
+    cdef int status = OK
+    cdef Table table
+    table.slots = NULL
+    table.bloom = NULL
+    table.gen = 1
+    cdef Print *prints = NULL
+    cdef Tracked **pending = NULL
+
+    with nogil:
+        if executions:
+            for i in range(n):
+                if all_instruments or instrument[i] == want:
+                    if action[i] == 70:         # 'F'
+                        n_fills += 1
+                    elif action[i] == 84:       # 'T'
+                        n_trades += 1
+        if n_fills:
+            cap = 16
+            while cap < 2 * n_fills:
+                cap *= 2
+            table.slots = <Tracked *>calloc(cap, sizeof(Tracked))
+            table.mask = cap - 1
+            table.bloom_mask = (<uint64_t>cap * 16) - 1       # 16 bits per slot: ~3% false hits
+            table.bloom = <uint64_t *>calloc(cap * 16 // 64 + 1, sizeof(uint64_t))
+            prints = <Print *>malloc((n_trades + 1) * sizeof(Print))
+            pending = <Tracked **>malloc((n_fills + 1) * sizeof(Tracked *))
+            if table.slots == NULL or table.bloom == NULL or prints == NULL or pending == NULL:
+                status = E_MEMORY
+            else:
+                for i in range(n):
+                    if action[i] == 70 and (all_instruments or instrument[i] == want):
+                        insert(&table, order_id[i])
+        if status == OK:
+            status = convert(n, ts_recv, action, side, order_id, price, size, rflags, instrument,
+                             all_instruments, want, n_fills > 0, ev, &fl[0], &kp[0], &table,
+                             prints, pending, &i, &k)
+        free(table.slots)
+        free(table.bloom)
+        free(prints)
+        free(pending)
+    if status != OK:
+        return status, i, None, None, 0
+    return OK, 0, events[:k], flags[:k], k
+
+
+cdef int convert(Py_ssize_t n, const uint64_t[:] ts_recv, const uint8_t[:] action, const uint8_t[:] side,
+                 const uint64_t[:] order_id, const int64_t[:] price, const uint32_t[:] size,
+                 const uint8_t[:] rflags, const uint32_t[:] instrument, bint all_instruments, uint32_t want,
+                 bint pairing, Event *ev, uint8_t *fl, uint8_t *kp, Table *table, Print *prints,
+                 Tracked **pending, Py_ssize_t *at, Py_ssize_t *emitted) noexcept nogil:
+    """Fill one row slot per kept record (kp: 1 a row, 0 none), settle each
+    event's fills at its F_LAST, then compact the rows in place.  *at: the
+    record of a failure; *emitted: the row count."""
+    cdef Py_ssize_t i, s = 0, k, n_prints = 0, n_pending = 0, j
+    cdef uint8_t a
+    cdef int sd
+    cdef int64_t q
+    cdef Event *e
+    cdef Tracked *o
+    for i in range(n):
+        if not all_instruments and instrument[i] != want:
+            continue
+        a = action[i]
+        if ts_recv[i] > <uint64_t>INT64_MAX:
+            at[0] = i
+            return E_TS
+        e = &ev[s]
+        e.ts = <int64_t>ts_recv[i]
+        e.order_id = order_id[i]
+        e.price = price[i]
+        e.qty = size[i]
+        fl[s] = rflags[i]
+        kp[s] = 1
+        sd = side_of(side[i])
+        o = NULL
+        if pairing and (a == 65 or a == 67 or a == 77 or a == 70):
+            o = find(table, order_id[i])
+        if a == 65:                                 # 'A' add
+            if sd == NO_SIDE:
+                at[0] = i
+                return E_ADD_SIDE
+            e.kind = ADD
+            e.side = sd
+            if o != NULL and not live(table, o) and size[i] > 0:
+                o.gen = table.gen
+                o.resting = 1
+                o.side = sd
+                o.price = price[i]
+                o.size = size[i]
+                o.pend_slot = -1
+        elif a == 67:                               # 'C' cancel
+            e.kind = REDUCE
+            e.side = sd if sd != NO_SIDE else BID
+            if o != NULL:
+                cancel_tracked(table, o, e, kp, s, <int64_t>size[i], prints)
+        elif a == 77:                               # 'M' modify
+            e.kind = MODIFY
+            e.side = sd if sd != NO_SIDE else BID
+            if o != NULL:
+                modify_tracked(table, o, e, kp, s, price[i], <int64_t>size[i], prints)
+        elif a == 84:                               # 'T' trade
+            e.kind = TRADE
+            e.side = sd if sd != NO_SIDE else NO_AGGRESSOR
+            e.order_id = 0
+            if pairing and sd != NO_SIDE:
+                prints[n_prints].slot = s
+                prints[n_prints].price = price[i]
+                prints[n_prints].left = size[i]
+                prints[n_prints].side = sd
+                n_prints += 1
+        elif a == 82:                               # 'R' clear
+            e.kind = CLEAR
+            e.side = 0
+            e.order_id = 0
+            e.price = 0
+            e.qty = 0
+            if pairing:
+                # every tracked order leaves the book: a fill waiting for its C or M has none
+                for j in range(n_pending):
+                    if pending[j].pend_slot >= 0:
+                        undo_fill(pending[j], kp, prints)
+                n_pending = 0
+                table.gen += 1
+        elif a == 70:                               # 'F' fill
+            kp[s] = 0
+            if o != NULL and pair_fill(table, o, e, sd, price[i], <int64_t>size[i], prints, n_prints, s):
+                kp[s] = 1
+                pending[n_pending] = o
+                n_pending += 1
+        elif a == 78:                               # 'N' none
+            kp[s] = 0
+        else:
+            at[0] = i
+            return E_ACTION
+        s += 1
+        if pairing and rflags[i] & F_LAST:
+            settle_event(table, ev, kp, prints, n_prints, pending, n_pending)
+            n_prints = 0
+            n_pending = 0
+    if pairing:
+        settle_event(table, ev, kp, prints, n_prints, pending, n_pending)
+    # compact: a slot without a row hands its F_LAST to the row before it
+    k = 0
+    for j in range(s):
+        if kp[j]:
+            if k != j:
+                memcpy(&ev[k], &ev[j], sizeof(Event))
+                fl[k] = fl[j]
+            k += 1
+        elif fl[j] & F_LAST and k > 0:
+            fl[k - 1] |= F_LAST
+    emitted[0] = k
+    return OK
+
+
+cdef inline bint pair_fill(Table *table, Tracked *o, Event *e, int sd, int64_t px, int64_t qty,
+                           Print *prints, Py_ssize_t n_prints, Py_ssize_t slot) noexcept nogil:
+    """A fill pairs when its order rests at its price and side with at least
+    its qty, has no fill waiting already, and a trade print of this event at
+    that price from the other side has that qty left: then its row becomes a
+    tentative EXECUTE (the book takes the qty here) and the print's qty is
+    reserved.  The pairing stands once the order's C or M arrives."""
+    cdef Py_ssize_t t
+    if not live(table, o) or o.pend_slot >= 0 or sd == NO_SIDE or sd != o.side or px != o.price \
+            or qty <= 0 or qty > o.size:
+        return False
+    t = n_prints - 1
+    while t >= 0:
+        if prints[t].price == px and prints[t].side == 1 - sd and prints[t].left >= qty:
+            break
+        t -= 1
+    if t < 0:
+        return False
+    prints[t].left -= qty
+    e.kind = EXECUTE
+    e.side = sd
+    o.size -= qty
+    o.pend_slot = slot
+    o.pend_trade = t
+    o.pend_qty = qty
+    return True
+
+
+cdef inline void undo_fill(Tracked *o, uint8_t *kp, Print *prints) noexcept nogil:
+    """The fill found no book change: its EXECUTE row goes and its qty goes
+    back to the print (so the book and the flow are the raw records')."""
+    kp[o.pend_slot] = 0
+    o.size += o.pend_qty
+    prints[o.pend_trade].left += o.pend_qty
+    o.pend_slot = -1
+
+
+cdef inline void cancel_tracked(Table *table, Tracked *o, Event *e, uint8_t *kp, Py_ssize_t slot,
+                                int64_t c, Print *prints) noexcept nogil:
+    """A C of a tracked order: it completes a waiting fill of qty q when
+    q <= c <= what rested before the fill (the C leaves with the EXECUTE,
+    or REDUCEs the part above q); else the fill is undone and the C REDUCEs
+    c as it would without executions."""
+    if not live(table, o):
+        return
+    if o.pend_slot >= 0:
+        if o.pend_qty <= c and c - o.pend_qty <= o.size:
+            c -= o.pend_qty
+            o.pend_slot = -1
+            if c == 0:
+                kp[slot] = 0
+            else:
+                e.qty = c
+        else:
+            undo_fill(o, kp, prints)
+    if c <= o.size:          # the book refuses a REDUCE above what rests; so does the mirror
+        o.size -= c
+        if o.size == 0:
+            o.resting = 0
+
+
+cdef inline void modify_tracked(Table *table, Tracked *o, Event *e, uint8_t *kp, Py_ssize_t slot,
+                                int64_t px, int64_t s, Print *prints) noexcept nogil:
+    """An M of a tracked order: it completes a waiting fill when the order
+    still rests after it; an M to exactly that price and qty leaves with the
+    EXECUTE, another M stays a MODIFY after it unless that would change the
+    queue position the raw M gives (the same price with a qty above what the
+    fill left: undone)."""
+    if not live(table, o):
+        return
+    if o.pend_slot >= 0:
+        if o.size > 0 and s > 0 and (px != o.price or s <= o.size):
+            o.pend_slot = -1
+            if px == o.price and s == o.size:
+                kp[slot] = 0
+                return
+        else:
+            undo_fill(o, kp, prints)
+    if s > 0:
+        o.price = px
+        o.size = s
+
+
+cdef inline void settle_event(Table *table, Event *ev, uint8_t *kp, Print *prints, Py_ssize_t n_prints,
+                              Tracked **pending, Py_ssize_t n_pending) noexcept nogil:
+    """End of an exchange event: fills still waiting for their C or M are
+    undone; each print keeps the qty no fill took (none left: it goes)."""
+    cdef Py_ssize_t j
+    for j in range(n_pending):
+        if pending[j].pend_slot >= 0:
+            undo_fill(pending[j], kp, prints)
+    for j in range(n_prints):
+        if prints[j].left == 0:
+            kp[prints[j].slot] = 0
+        else:
+            ev[prints[j].slot].qty = prints[j].left
+
+
+# ---- framing of streams with other record types between the MBO records ----
+
+def record_offsets(const uint8_t[::1] buf, Py_ssize_t start, uint8_t rtype, Py_ssize_t size):
+    """(status, at, offsets): the byte offsets of the records of `rtype` in
+    buf[start:], walking every record's length (byte 0, in 4-byte words).
+    status 1: a length below the 16-byte record header at `at`; 2: the
+    record at `at` runs past the end; 3: a record of rtype is not `size`
+    bytes; offsets is None then."""
+    cdef Py_ssize_t n = buf.shape[0], pos = start, length, k = 0
+    cdef int status = 0
+    offsets = np.empty((n - start) // 16 + 1, dtype=np.int64)
+    cdef int64_t[::1] out = offsets
+    with nogil:
+        while pos < n:
+            length = <Py_ssize_t>buf[pos] * 4
+            if length < 16:
+                status = 1
+                break
+            if length > n - pos:
+                status = 2
+                break
+            if buf[pos + 1] == rtype:
+                if length != size:
+                    status = 3
+                    break
+                out[k] = pos
+                k += 1
+            pos += length
+    if status:
+        return status, pos, None
+    return 0, 0, offsets[:k]
+
+
+def gather_records(const uint8_t[::1] buf, const int64_t[::1] offsets, Py_ssize_t size):
+    """The `size`-byte records at `offsets` of buf, packed one after another
+    (uint8; view it with the record dtype).  Offsets come from
+    record_offsets, so each record lies inside buf."""
+    cdef Py_ssize_t n = offsets.shape[0], i
+    out = np.empty(n * size, dtype=np.uint8)
+    cdef uint8_t[::1] dst = out
+    with nogil:
+        for i in range(n):
+            memcpy(&dst[i * size], &buf[offsets[i]], size)
+    return out
