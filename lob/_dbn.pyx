@@ -118,6 +118,7 @@ cdef inline bint live(Table *t, Tracked *o) noexcept nogil:
 cdef struct Print:
     Py_ssize_t slot       # its row
     int64_t price
+    int64_t size          # the printed qty
     int64_t left          # qty not yet given to paired fills (reserved ones included)
     int side              # aggressor: BID or ASK
 
@@ -229,7 +230,11 @@ cdef int convert(Py_ssize_t n, const uint64_t[:] ts_recv, const uint8_t[:] actio
                 return E_ADD_SIDE
             e.kind = ADD
             e.side = sd
-            if o != NULL and not live(table, o) and size[i] > 0:
+            if o != NULL and live(table, o) and o.pend_slot >= 0:
+                # an add of an order whose fill waits: the raw book refuses it (the id
+                # rests); without the fill's EXECUTE here, so does ours
+                undo_fill(o, kp, prints)
+            elif o != NULL and not live(table, o) and size[i] > 0:
                 o.gen = table.gen
                 o.resting = 1
                 o.side = sd
@@ -253,6 +258,7 @@ cdef int convert(Py_ssize_t n, const uint64_t[:] ts_recv, const uint8_t[:] actio
             if pairing and sd != NO_SIDE:
                 prints[n_prints].slot = s
                 prints[n_prints].price = price[i]
+                prints[n_prints].size = size[i]
                 prints[n_prints].left = size[i]
                 prints[n_prints].side = sd
                 n_prints += 1
@@ -387,15 +393,15 @@ cdef inline void modify_tracked(Table *table, Tracked *o, Event *e, uint8_t *kp,
 cdef inline void settle_event(Table *table, Event *ev, uint8_t *kp, Print *prints, Py_ssize_t n_prints,
                               Tracked **pending, Py_ssize_t n_pending) noexcept nogil:
     """End of an exchange event: fills still waiting for their C or M are
-    undone; each print keeps the qty no fill took (none left: it goes)."""
+    undone; each print keeps the qty no fill took (fills took it all: it goes)."""
     cdef Py_ssize_t j
     for j in range(n_pending):
         if pending[j].pend_slot >= 0:
             undo_fill(pending[j], kp, prints)
     for j in range(n_prints):
-        if prints[j].left == 0:
+        if prints[j].left == 0 and prints[j].size > 0:
             kp[prints[j].slot] = 0
-        else:
+        elif prints[j].left != prints[j].size:
             ev[prints[j].slot].qty = prints[j].left
 
 
