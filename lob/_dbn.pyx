@@ -12,7 +12,7 @@ see pair_fill and settle_event for when a fill pairs.
 """
 from libc.stdint cimport int64_t, uint64_t, uint32_t, uint8_t, int8_t, INT64_MAX
 from libc.stdlib cimport malloc, calloc, free
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memchr
 
 from lob._events cimport Event, ADD, REDUCE, EXECUTE, TRADE, MODIFY, CLEAR
 
@@ -197,11 +197,14 @@ cdef int convert(Py_ssize_t n, const uint64_t[:] ts_recv, const uint8_t[:] actio
                  const uint8_t[:] rflags, const uint32_t[:] instrument, bint all_instruments, uint32_t want,
                  bint pairing, Event *ev, uint8_t *fl, uint8_t *kp, Table *table, Print *prints,
                  Tracked **pending, Py_ssize_t *at, Py_ssize_t *emitted) noexcept nogil:
-    """Fill one row slot per kept record (kp: 1 a row, 0 none), settle each
-    event's fills at its F_LAST, then compact the rows in place.  *at: the
+    """Write a row per record that makes an event (kp[row] = 0 when a later
+    record takes it back), settle each event's fills at its F_LAST, then
+    compact the rows in place.  *at: the
     record of a failure; *emitted: the row count."""
     cdef Py_ssize_t i, s = 0, k, n_prints = 0, n_pending = 0, j
     cdef uint8_t a
+    cdef bint row
+    cdef const uint8_t *dropped
     cdef int sd
     cdef int64_t q
     cdef Event *e
@@ -220,6 +223,7 @@ cdef int convert(Py_ssize_t n, const uint64_t[:] ts_recv, const uint8_t[:] actio
         e.qty = size[i]
         fl[s] = rflags[i]
         kp[s] = 1
+        row = True
         sd = side_of(side[i])
         o = NULL
         if pairing and (a == 65 or a == 67 or a == 77 or a == 70):
@@ -244,13 +248,13 @@ cdef int convert(Py_ssize_t n, const uint64_t[:] ts_recv, const uint8_t[:] actio
         elif a == 67:                               # 'C' cancel
             e.kind = REDUCE
             e.side = sd if sd != NO_SIDE else BID
-            if o != NULL:
-                cancel_tracked(table, o, e, kp, s, <int64_t>size[i], prints)
+            if o != NULL and cancel_tracked(table, o, e, kp, <int64_t>size[i], prints):
+                row = False
         elif a == 77:                               # 'M' modify
             e.kind = MODIFY
             e.side = sd if sd != NO_SIDE else BID
-            if o != NULL:
-                modify_tracked(table, o, e, kp, s, price[i], <int64_t>size[i], prints)
+            if o != NULL and modify_tracked(table, o, e, kp, price[i], <int64_t>size[i], prints):
+                row = False
         elif a == 84:                               # 'T' trade
             e.kind = TRADE
             e.side = sd if sd != NO_SIDE else NO_AGGRESSOR
@@ -276,30 +280,34 @@ cdef int convert(Py_ssize_t n, const uint64_t[:] ts_recv, const uint8_t[:] actio
                 n_pending = 0
                 table.gen += 1
         elif a == 70:                               # 'F' fill
-            kp[s] = 0
+            row = False
             if o != NULL and pair_fill(table, o, e, sd, price[i], <int64_t>size[i], prints, n_prints, s):
-                kp[s] = 1
+                row = True
                 pending[n_pending] = o
                 n_pending += 1
         elif a == 78:                               # 'N' none
-            kp[s] = 0
+            row = False
         else:
             at[0] = i
             return E_ACTION
-        s += 1
+        if row:
+            s += 1
+        elif rflags[i] & F_LAST and s > 0:          # no row: the row before ends the exchange event
+            fl[s - 1] |= F_LAST
         if pairing and rflags[i] & F_LAST:
             settle_event(table, ev, kp, prints, n_prints, pending, n_pending)
             n_prints = 0
             n_pending = 0
     if pairing:
         settle_event(table, ev, kp, prints, n_prints, pending, n_pending)
-    # compact: a slot without a row hands its F_LAST to the row before it
-    k = 0
-    for j in range(s):
+    # compact the rows a later record took back (prints all filled, fills undone);
+    # a dropped row hands its F_LAST to the row before it
+    dropped = <const uint8_t *>memchr(kp, 0, s)
+    k = s if dropped == NULL else dropped - kp
+    for j in range(k, s):
         if kp[j]:
-            if k != j:
-                memcpy(&ev[k], &ev[j], sizeof(Event))
-                fl[k] = fl[j]
+            ev[k] = ev[j]
+            fl[k] = fl[j]
             k += 1
         elif fl[j] & F_LAST and k > 0:
             fl[k - 1] |= F_LAST
@@ -344,20 +352,21 @@ cdef inline void undo_fill(Tracked *o, uint8_t *kp, Print *prints) noexcept nogi
     o.pend_slot = -1
 
 
-cdef inline void cancel_tracked(Table *table, Tracked *o, Event *e, uint8_t *kp, Py_ssize_t slot,
-                                int64_t c, Print *prints) noexcept nogil:
+cdef inline bint cancel_tracked(Table *table, Tracked *o, Event *e, uint8_t *kp, int64_t c,
+                                Print *prints) noexcept nogil:
     """A C of a tracked order: it completes a waiting fill of qty q when
-    q <= c <= what rested before the fill (the C leaves with the EXECUTE,
-    or REDUCEs the part above q); else the fill is undone and the C REDUCEs
-    c as it would without executions."""
+    q <= c <= what rested before the fill (the C leaves with the EXECUTE:
+    True, or REDUCEs the part above q); else the fill is undone and the C
+    REDUCEs c as it would without executions."""
+    cdef bint consumed = False
     if not live(table, o):
-        return
+        return False
     if o.pend_slot >= 0:
         if o.pend_qty <= c and c - o.pend_qty <= o.size:
             c -= o.pend_qty
             o.pend_slot = -1
             if c == 0:
-                kp[slot] = 0
+                consumed = True
             else:
                 e.qty = c
         else:
@@ -366,28 +375,29 @@ cdef inline void cancel_tracked(Table *table, Tracked *o, Event *e, uint8_t *kp,
         o.size -= c
         if o.size == 0:
             o.resting = 0
+    return consumed
 
 
-cdef inline void modify_tracked(Table *table, Tracked *o, Event *e, uint8_t *kp, Py_ssize_t slot,
-                                int64_t px, int64_t s, Print *prints) noexcept nogil:
+cdef inline bint modify_tracked(Table *table, Tracked *o, Event *e, uint8_t *kp, int64_t px, int64_t s,
+                                Print *prints) noexcept nogil:
     """An M of a tracked order: it completes a waiting fill when the order
     still rests after it; an M to exactly that price and qty leaves with the
-    EXECUTE, another M stays a MODIFY after it unless that would change the
+    EXECUTE (True), another M stays a MODIFY after it unless that would change the
     queue position the raw M gives (the same price with a qty above what the
     fill left: undone)."""
     if not live(table, o):
-        return
+        return False
     if o.pend_slot >= 0:
         if o.size > 0 and s > 0 and (px != o.price or s <= o.size):
             o.pend_slot = -1
             if px == o.price and s == o.size:
-                kp[slot] = 0
-                return
+                return True
         else:
             undo_fill(o, kp, prints)
     if s > 0:
         o.price = px
         o.size = s
+    return False
 
 
 cdef inline void settle_event(Table *table, Event *ev, uint8_t *kp, Print *prints, Py_ssize_t n_prints,

@@ -113,7 +113,10 @@ def _load(source: Source) -> tuple[bytes, str, bool]:
         raise _parse_error(_EMPTY, name, 0, "the file is empty")
     if data[:4] != _ZSTD_MAGIC:
         return data, name, False
-    return _decompress(data, name), name, True
+    data = _decompress(data, name)
+    if not data:
+        raise _parse_error(_EMPTY, name, 0, "the zstd stream holds no data")
+    return data, name, True
 
 
 def _decompress(data: bytes, name: str) -> bytes:
