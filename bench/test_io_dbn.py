@@ -4,12 +4,11 @@ decoder, one Python object per record; impl "python"), per record.
 
 Streams: the shared CME sample (13,796 records, zstd) and a generated file
 of about 2M records (lob.synth events written by lob.io.write_dbn, fills as
-T + F + C/M), plain and zstd.  Also the event conversion alone
+T + F + C/M), plain and zstd, each read from its file.  Also the event conversion alone
 (lob._dbn.mbo_to_events on the record array) against the same mapping in
 NumPy without executions (impl "numpy"), and zstd decompression alone.
 Run:  python -m pytest bench/test_io_dbn.py --benchmark-enable
 """
-import io
 import pathlib
 import sys
 
@@ -33,14 +32,15 @@ SAMPLE = (pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "dbn
 
 
 @pytest.fixture(scope="module")
-def large(full_run):
-    """(plain bytes, zstd bytes, record count) of a generated MBO file."""
+def large(full_run, tmp_path_factory):
+    """(plain file, zstd file, record count) of a generated MBO stream."""
     events = lob.synth.generate(1_620_000 if full_run else 2_000, seed=11, p_reduce=0.1, p_modify=0.1,
                                 p_trade=0.02, start_ts=1_715_126_400_000_000_000)
-    plain, packed = io.BytesIO(), io.BytesIO()
+    folder = tmp_path_factory.mktemp("dbn")
+    plain, packed = folder / "large.dbn", folder / "large.dbn.zst"
     n = write_dbn(events, plain, compression="none")
     write_dbn(events, packed, compression="zstd")
-    return plain.getvalue(), packed.getvalue(), n
+    return plain, packed, n
 
 
 def run(benchmark, fn, arg, records, impl, slow=False):
@@ -53,21 +53,24 @@ def read_new(data):
     return lob.io.read_dbn(data, executions=False)
 
 
-def read_old(data):
-    return object_path_read(data)[0]
+def read_old(path):
+    return object_path_read(pathlib.Path(path).read_bytes())[0]
+
+
+def decompress_only(path):
+    return _decompress(pathlib.Path(path).read_bytes(), "x")
 
 
 @pytest.mark.skipif(not SAMPLE.exists(), reason="../shared/data/dbn is not present")
 @pytest.mark.parametrize("impl", ["lobcore", "python"])
-@pytest.mark.benchmark(group="read DBN: CME sample, zstd (per record)")
+@pytest.mark.benchmark(group="read DBN: CME sample, zstd file (per record)")
 def test_read_cme_sample(benchmark, impl):
-    data = SAMPLE.read_bytes()
-    out = run(benchmark, read_new if impl == "lobcore" else read_old, data, 13_796, impl)
-    assert out.tobytes() == read_old(data).tobytes()
+    out = run(benchmark, read_new if impl == "lobcore" else read_old, SAMPLE, 13_796, impl)
+    assert out.tobytes() == read_old(SAMPLE).tobytes()
 
 
 @pytest.mark.parametrize("impl", ["lobcore", "lobcore-executions", "python"])
-@pytest.mark.benchmark(group="read DBN: 2M records, plain (per record)")
+@pytest.mark.benchmark(group="read DBN: 2M records, plain file (per record)")
 def test_read_large_plain(benchmark, impl, large):
     plain, _, n = large
     fn = {"lobcore": read_new, "lobcore-executions": lob.io.read_dbn, "python": read_old}[impl]
@@ -77,10 +80,10 @@ def test_read_large_plain(benchmark, impl, large):
 
 
 @pytest.mark.parametrize("impl", ["lobcore", "zstandard", "python"])
-@pytest.mark.benchmark(group="read DBN: 2M records, zstd (per record)")
+@pytest.mark.benchmark(group="read DBN: 2M records, zstd file (per record)")
 def test_read_large_zstd(benchmark, impl, large):
     _, packed, n = large
-    fn = {"lobcore": read_new, "zstandard": lambda d: _decompress(d, "x"), "python": read_old}[impl]
+    fn = {"lobcore": read_new, "zstandard": decompress_only, "python": read_old}[impl]
     run(benchmark, fn, packed, n, impl, slow=impl == "python")
 
 
@@ -116,7 +119,8 @@ def numpy_events(records):
 @pytest.mark.parametrize("impl", ["lobcore", "lobcore-executions", "numpy"])
 @pytest.mark.benchmark(group="DBN records to events, in memory (per record)")
 def test_convert(benchmark, impl, large):
-    plain, _, n = large
+    path, _, n = large
+    plain = path.read_bytes()
     _, _, ts_out, start = _header(plain, "x", False)
     records, _ = _records(plain, start, ts_out, "x", False)
     fn = {"lobcore": lambda r: mbo_to_events(r, -1, False)[2],

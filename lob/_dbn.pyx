@@ -20,6 +20,16 @@ import numpy as np
 
 from lob.dtypes import EVENT_DTYPE
 
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define LOB_PREFETCH(p) __builtin_prefetch(p)
+    #else
+    #define LOB_PREFETCH(p) ((void)0)
+    #endif
+    """
+    void LOB_PREFETCH(const void *p) noexcept nogil
+
 if sizeof(Event) != EVENT_DTYPE.itemsize:
     raise ImportError(f"lob._events.Event is {sizeof(Event)} bytes, EVENT_DTYPE {EVENT_DTYPE.itemsize}")
 
@@ -37,9 +47,10 @@ cdef enum:
     E_ADD_SIDE = 2      # an add whose side is not B or A
     E_TS = 3            # ts_recv beyond int64 (e.g. UNDEF_TIMESTAMP)
     E_MEMORY = 4
+    E_INSTRUMENTS = 5   # several instruments and none chosen
 
 ERRORS = ("", "unknown action", "an add without a side (B or A)", "ts_recv is beyond int64 nanoseconds",
-          "out of memory")
+          "out of memory", "several instruments")
 
 
 cdef inline int side_of(uint8_t s) noexcept nogil:
@@ -80,6 +91,26 @@ cdef inline uint64_t mix(uint64_t key) noexcept nogil:
     key *= 0xc4ceb9fe1a85ec53ULL
     key ^= key >> 33
     return key
+
+
+# The table outgrows the caches on a long day: the loop asks for the bloom
+# word of the record AHEAD_BLOOM ahead and for the slot of the one AHEAD_SLOT
+# ahead (its bloom word is in cache by then), so the misses overlap.
+cdef enum:
+    AHEAD_BLOOM = 32
+    AHEAD_SLOT = 16
+
+
+cdef inline void prefetch_bloom(Table *t, uint64_t key) noexcept nogil:
+    cdef uint64_t bit = mix(key) & t.bloom_mask
+    LOB_PREFETCH(&t.bloom[bit >> 6])
+
+
+cdef inline void prefetch_slot(Table *t, uint64_t key) noexcept nogil:
+    cdef uint64_t h = mix(key)
+    cdef uint64_t bit = h & t.bloom_mask
+    if (t.bloom[bit >> 6] >> (bit & 63)) & 1:
+        LOB_PREFETCH(&t.slots[(h >> 20) & t.mask])
 
 
 cdef inline Tracked *find(Table *t, uint64_t key) noexcept nogil:
@@ -127,7 +158,8 @@ def mbo_to_events(records, int64_t instrument_id=-1, bint executions=True):
     """(status, index, events, flags, emitted): the events and their DBN flags
     (F_LAST moved onto the previous event when its record made none) of the
     records (databento_dbn.MBOMsg's NumPy dtype); instrument_id >= 0 keeps
-    that instrument only.  status != 0: the record at `index` is malformed
+    that instrument only, -1 requires all records to be of one instrument
+    (status E_INSTRUMENTS at the first other one).  status != 0: the record at `index` is malformed
     (ERRORS[status]) and the arrays are None."""
     cdef Py_ssize_t n = len(records)
     cdef const uint64_t[:] ts_recv = records["ts_recv"]
@@ -140,10 +172,9 @@ def mbo_to_events(records, int64_t instrument_id=-1, bint executions=True):
     cdef const uint32_t[:] instrument = records["instrument_id"]
     events = np.empty(n, dtype=EVENT_DTYPE)
     flags = np.empty(n, dtype=np.uint8)
-    keep = np.empty(n, dtype=np.uint8)
     cdef Event *ev = <Event *><size_t>events.ctypes.data
     cdef uint8_t[::1] fl = flags
-    cdef uint8_t[::1] kp = keep
+    cdef uint8_t[::1] kp = None
     cdef bint all_instruments = instrument_id < 0
     cdef uint32_t want = <uint32_t>instrument_id if instrument_id >= 0 else 0
     cdef Py_ssize_t i, k = 0, n_fills = 0, n_trades = 0, cap
@@ -154,6 +185,8 @@ def mbo_to_events(records, int64_t instrument_id=-1, bint executions=True):
     table.gen = 1
     cdef Print *prints = NULL
     cdef Tracked **pending = NULL
+    cdef uint64_t *fills = NULL
+    cdef Py_ssize_t j
 
     with nogil:
         if executions:
@@ -163,6 +196,10 @@ def mbo_to_events(records, int64_t instrument_id=-1, bint executions=True):
                         n_fills += 1
                     elif action[i] == 84:       # 'T'
                         n_trades += 1
+    if n_fills:
+        keep = np.empty(n, dtype=np.uint8)      # rows a later record may take back
+        kp = keep
+    with nogil:
         if n_fills:
             cap = 16
             while cap < 2 * n_fills:
@@ -173,20 +210,29 @@ def mbo_to_events(records, int64_t instrument_id=-1, bint executions=True):
             table.bloom = <uint64_t *>calloc(cap * 16 // 64 + 1, sizeof(uint64_t))
             prints = <Print *>malloc((n_trades + 1) * sizeof(Print))
             pending = <Tracked **>malloc((n_fills + 1) * sizeof(Tracked *))
-            if table.slots == NULL or table.bloom == NULL or prints == NULL or pending == NULL:
+            fills = <uint64_t *>malloc(n_fills * sizeof(uint64_t))
+            if table.slots == NULL or table.bloom == NULL or prints == NULL or pending == NULL \
+                    or fills == NULL:
                 status = E_MEMORY
             else:
+                j = 0
                 for i in range(n):
                     if action[i] == 70 and (all_instruments or instrument[i] == want):
-                        insert(&table, order_id[i])
+                        fills[j] = order_id[i]
+                        j += 1
+                for j in range(n_fills):
+                    if j + AHEAD_SLOT < n_fills:
+                        LOB_PREFETCH(&table.slots[(mix(fills[j + AHEAD_SLOT]) >> 20) & table.mask])
+                    insert(&table, fills[j])
         if status == OK:
             status = convert(n, ts_recv, action, side, order_id, price, size, rflags, instrument,
-                             all_instruments, want, n_fills > 0, ev, &fl[0], &kp[0], &table,
+                             all_instruments, want, n_fills > 0, ev, &fl[0], &kp[0] if n_fills else NULL, &table,
                              prints, pending, &i, &k)
         free(table.slots)
         free(table.bloom)
         free(prints)
         free(pending)
+        free(fills)
     if status != OK:
         return status, i, None, None, 0
     return OK, 0, events[:k], flags[:k], k
@@ -209,10 +255,20 @@ cdef int convert(Py_ssize_t n, const uint64_t[:] ts_recv, const uint8_t[:] actio
     cdef int64_t q
     cdef Event *e
     cdef Tracked *o
+    cdef uint32_t only = instrument[0] if n else 0
     for i in range(n):
-        if not all_instruments and instrument[i] != want:
+        if all_instruments:
+            if instrument[i] != only:
+                at[0] = i
+                return E_INSTRUMENTS
+        elif instrument[i] != want:
             continue
         a = action[i]
+        if pairing:
+            if i + AHEAD_BLOOM < n:
+                prefetch_bloom(table, order_id[i + AHEAD_BLOOM])
+            if i + AHEAD_SLOT < n:
+                prefetch_slot(table, order_id[i + AHEAD_SLOT])
         if ts_recv[i] > <uint64_t>INT64_MAX:
             at[0] = i
             return E_TS
@@ -222,7 +278,8 @@ cdef int convert(Py_ssize_t n, const uint64_t[:] ts_recv, const uint8_t[:] actio
         e.price = price[i]
         e.qty = size[i]
         fl[s] = rflags[i]
-        kp[s] = 1
+        if pairing:
+            kp[s] = 1
         row = True
         sd = side_of(side[i])
         o = NULL
@@ -302,7 +359,7 @@ cdef int convert(Py_ssize_t n, const uint64_t[:] ts_recv, const uint8_t[:] actio
         settle_event(table, ev, kp, prints, n_prints, pending, n_pending)
     # compact the rows a later record took back (prints all filled, fills undone);
     # a dropped row hands its F_LAST to the row before it
-    dropped = <const uint8_t *>memchr(kp, 0, s)
+    dropped = <const uint8_t *>memchr(kp, 0, s) if pairing else NULL
     k = s if dropped == NULL else dropped - kp
     for j in range(k, s):
         if kp[j]:
@@ -416,6 +473,22 @@ cdef inline void settle_event(Table *table, Event *ev, uint8_t *kp, Print *print
 
 
 # ---- framing of streams with other record types between the MBO records ----
+
+def uniform_records(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t n, uint8_t rtype, Py_ssize_t size):
+    """True when buf[start:] is n records of `rtype`, each `size` bytes
+    (the usual file: read it in place)."""
+    cdef Py_ssize_t i
+    cdef uint8_t words = <uint8_t>(size // 4)
+    cdef bint uniform = True
+    if start < 0 or n < 0 or start + n * size > buf.shape[0]:
+        return False
+    with nogil:
+        for i in range(n):
+            if buf[start + i * size] != words or buf[start + i * size + 1] != rtype:
+                uniform = False
+                break
+    return uniform
+
 
 def record_offsets(const uint8_t[::1] buf, Py_ssize_t start, uint8_t rtype, Py_ssize_t size):
     """(status, at, offsets): the byte offsets of the records of `rtype` in

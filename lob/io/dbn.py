@@ -15,15 +15,17 @@ record is looked at, and every record length is checked.
 """
 from __future__ import annotations
 
+import contextlib
+import mmap
 import os
 import warnings
-from typing import IO, Any, Literal, NamedTuple, Optional, Union, overload
+from typing import IO, Any, Iterator, Literal, NamedTuple, Optional, Union, overload
 
 import numpy as np
 import numpy.typing as npt
 
 from lob._dbn import ERRORS as _CONVERT_ERRORS
-from lob._dbn import mbo_to_events, record_offsets, gather_records
+from lob._dbn import gather_records, mbo_to_events, record_offsets, uniform_records
 from lob.dtypes import EVENT_DTYPE
 from lob.errors import error
 from lob.kinds import ADD, ASK, BID, CANCEL, CLEAR, EXECUTE, MODIFY, NO_AGGRESSOR, REDUCE, TRADE
@@ -97,29 +99,57 @@ def _parse_error(code: int, source: str, offset: Optional[int], detail: str) -> 
     return error(code, source=source, offset=offset, detail=detail)
 
 
-def _load(source: Source) -> tuple[bytes, str, bool]:
-    """The DBN bytes (decompressed), the name for messages, and whether it
-    was zstd."""
-    if isinstance(source, (bytes, bytearray, memoryview)):
+def _map(fileno: int) -> mmap.mmap:
+    """The file, mapped read-only; on Linux its pages are mapped up front
+    (one call instead of a fault per 4 KiB page)."""
+    populate = getattr(mmap, "MAP_POPULATE", 0)
+    if populate:
+        return mmap.mmap(fileno, 0, flags=mmap.MAP_SHARED | populate, prot=mmap.PROT_READ)
+    return mmap.mmap(fileno, 0, access=mmap.ACCESS_READ)
+
+
+@contextlib.contextmanager
+def _opened(source: Source) -> Iterator[tuple[Union[bytes, mmap.mmap], str, bool]]:
+    """The DBN bytes (decompressed; a plain file is memory-mapped, not
+    copied), the name for messages, and whether it was zstd."""
+    mapped: Optional[mmap.mmap] = None
+    if isinstance(source, bytes):
+        data: Union[bytes, mmap.mmap] = source
+        name = "<bytes>"
+    elif isinstance(source, (bytearray, memoryview)):
         data, name = bytes(source), "<bytes>"
     else:
         name = os.fspath(source)
         try:
-            with open(name, "rb") as f:
-                data = f.read()
+            f = open(name, "rb")
         except IsADirectoryError:
             raise _parse_error(_BAD_FIELD, name, None, "is a directory, not a DBN file") from None
-    if not data:
-        raise _parse_error(_EMPTY, name, 0, "the file is empty")
-    if data[:4] != _ZSTD_MAGIC:
-        return data, name, False
-    data = _decompress(data, name)
-    if not data:
-        raise _parse_error(_EMPTY, name, 0, "the zstd stream holds no data")
-    return data, name, True
+        with f:
+            head = f.read(4)
+            if head and head != _ZSTD_MAGIC and os.path.isfile(name):
+                try:
+                    mapped = _map(f.fileno())
+                except (OSError, ValueError):     # not mappable here: read it
+                    mapped = None
+            data = mapped if mapped is not None else head + f.read()
+    try:
+        if not len(data):
+            raise _parse_error(_EMPTY, name, 0, "the file is empty")
+        zstd = data[:4] == _ZSTD_MAGIC
+        if zstd:
+            data = _decompress(data, name)
+            if not data:
+                raise _parse_error(_EMPTY, name, 0, "the zstd stream holds no data")
+        yield data, name, zstd
+    finally:
+        if mapped is not None:
+            try:
+                mapped.close()
+            except BufferError:                   # an array of it is still referenced (a traceback)
+                pass
 
 
-def _decompress(data: bytes, name: str) -> bytes:
+def _decompress(data: Union[bytes, mmap.mmap], name: str) -> bytes:
     """Every zstd frame of data, streamed (output memory grows with what
     really decompresses, never with a size a header claims); a frame cut
     short is an error."""
@@ -141,7 +171,7 @@ def _decompress(data: bytes, name: str) -> bytes:
     return b"".join(parts)
 
 
-def _header(data: bytes, name: str, zstd: bool) -> tuple[int, int, bool, int]:
+def _header(data: Union[bytes, mmap.mmap], name: str, zstd: bool) -> tuple[int, int, bool, int]:
     """(version, schema, ts_out, offset of the first record), checked."""
     where = " (decompressed)" if zstd else ""
     if data[:3] != _DBN_MAGIC:
@@ -171,7 +201,7 @@ def _header(data: bytes, name: str, zstd: bool) -> tuple[int, int, bool, int]:
     return version, schema, bool(ts_out), _PREFIX + length
 
 
-def _records(data: bytes, start: int, ts_out: bool, name: str, zstd: bool
+def _records(data: Union[bytes, mmap.mmap], start: int, ts_out: bool, name: str, zstd: bool
              ) -> tuple[np.ndarray, Optional[npt.NDArray[np.int64]]]:
     """The MBO records as an array of mbo_dtype(ts_out), and their byte
     offsets (None: record i is at start + i * itemsize)."""
@@ -179,13 +209,11 @@ def _records(data: bytes, start: int, ts_out: bool, name: str, zstd: bool
     size = dtype.itemsize
     body = len(data) - start
     n, rest = divmod(body, size)
-    if n and not rest:
-        # the usual file: MBO records only, read in place
-        rows = np.frombuffer(data, dtype=np.uint8, count=n * size, offset=start).reshape(n, size)
-        if (rows[:, 0] == size // 4).all() and (rows[:, 1] == _RTYPE_MBO).all():
-            return np.frombuffer(data, dtype=dtype, count=n, offset=start), None
-    # other record types in between (a live or mixed stream), or a bad length
     buf = np.frombuffer(data, dtype=np.uint8)
+    if n and not rest and uniform_records(buf, start, n, _RTYPE_MBO, size):
+        # the usual file: MBO records only, read in place
+        return np.frombuffer(data, dtype=dtype, count=n, offset=start), None
+    # other record types in between (a live or mixed stream), or a bad length
     status, at, offsets = record_offsets(buf, start, _RTYPE_MBO, size)
     if status:
         where = " of the decompressed stream" if zstd else ""
@@ -201,15 +229,18 @@ def _records(data: bytes, start: int, ts_out: bool, name: str, zstd: bool
     return records, offsets
 
 
+def _several_instruments(records: np.ndarray, name: str) -> ValueError:
+    held = np.unique(records["instrument_id"])
+    shown = ", ".join(str(int(x)) for x in held[:10]) + (", ..." if len(held) > 10 else "")
+    return ValueError(f"{name} holds {len(held)} instruments ({shown}); pass instrument_id= to pick one")
+
+
 def _instrument(records: np.ndarray, instrument_id: Optional[int], name: str) -> int:
-    """The instrument to keep, -1 for all (one instrument, or no records)."""
-    ids = records["instrument_id"]
+    """The instrument to keep, -1 for all (the conversion then checks
+    that there is one)."""
     if instrument_id is None:
-        if len(ids) == 0 or (ids == ids[0]).all():
-            return -1
-        held = np.unique(ids)
-        shown = ", ".join(str(int(x)) for x in held[:10]) + (", ..." if len(held) > 10 else "")
-        raise ValueError(f"{name} holds {len(held)} instruments ({shown}); pass instrument_id= to pick one")
+        return -1
+    ids = records["instrument_id"]
     if isinstance(instrument_id, bool) or not isinstance(instrument_id, (int, np.integer)) \
             or not 0 <= int(instrument_id) < 2**32:
         raise ValueError(f"instrument_id must be an int from 0 to 2**32 - 1, got {instrument_id!r}")
@@ -221,12 +252,19 @@ def _instrument(records: np.ndarray, instrument_id: Optional[int], name: str) ->
 
 
 def _read(source: Source, instrument_id: Optional[int], executions: bool) -> DbnMessages:
-    data, name, zstd = _load(source)
+    with _opened(source) as (data, name, zstd):
+        return _read_data(data, name, zstd, instrument_id, executions)
+
+
+def _read_data(data: Union[bytes, mmap.mmap], name: str, zstd: bool, instrument_id: Optional[int],
+               executions: bool) -> DbnMessages:
     _, _, ts_out, start = _header(data, name, zstd)
     records, offsets = _records(data, start, ts_out, name, zstd)
     keep = _instrument(records, instrument_id, name)
     status, index, events, flags, _ = mbo_to_events(records, keep, bool(executions))
     if status:
+        if status == 5:
+            raise _several_instruments(records, name)
         if status not in _CONVERT_CODES:
             raise MemoryError(f"{name}: out of memory converting {len(records)} records")
         offset = int(offsets[index]) if offsets is not None else start + index * records.dtype.itemsize
