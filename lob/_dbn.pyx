@@ -53,12 +53,18 @@ ERRORS = ("", "unknown action", "an add without a side (B or A)", "ts_recv is be
           "out of memory", "several instruments")
 
 
-cdef inline int side_of(uint8_t s) noexcept nogil:
-    if s == 66:     # 'B'
-        return BID
-    if s == 65:     # 'A'
-        return ASK
-    return NO_SIDE
+# DBN side byte -> lob side, as tables (the side of a record is a coin toss
+# for the branch predictor): SIDE_OF B 0, A 1, else NO_SIDE; OR_BID and
+# OR_NONE put BID / NO_AGGRESSOR where the record names no side.
+cdef int8_t SIDE_OF[256]
+cdef int8_t OR_BID[256]
+cdef int8_t OR_NONE[256]
+for _byte in range(256):
+    SIDE_OF[_byte] = NO_SIDE
+    OR_BID[_byte] = BID
+    OR_NONE[_byte] = NO_AGGRESSOR
+SIDE_OF[66] = OR_BID[66] = OR_NONE[66] = BID       # 'B'
+SIDE_OF[65] = OR_BID[65] = OR_NONE[65] = ASK       # 'A'
 
 
 # ---- the orders that some fill names: their book state and pending fill ----
@@ -281,7 +287,7 @@ cdef int convert(Py_ssize_t n, const uint64_t[:] ts_recv, const uint8_t[:] actio
         if pairing:
             kp[s] = 1
         row = True
-        sd = side_of(side[i])
+        sd = SIDE_OF[side[i]]
         o = NULL
         if pairing and (a == 65 or a == 67 or a == 77 or a == 70):
             o = find(table, order_id[i])
@@ -304,17 +310,17 @@ cdef int convert(Py_ssize_t n, const uint64_t[:] ts_recv, const uint8_t[:] actio
                 o.pend_slot = -1
         elif a == 67:                               # 'C' cancel
             e.kind = REDUCE
-            e.side = sd if sd != NO_SIDE else BID
+            e.side = OR_BID[side[i]]
             if o != NULL and cancel_tracked(table, o, e, kp, <int64_t>size[i], prints):
                 row = False
         elif a == 77:                               # 'M' modify
             e.kind = MODIFY
-            e.side = sd if sd != NO_SIDE else BID
+            e.side = OR_BID[side[i]]
             if o != NULL and modify_tracked(table, o, e, kp, price[i], <int64_t>size[i], prints):
                 row = False
         elif a == 84:                               # 'T' trade
             e.kind = TRADE
-            e.side = sd if sd != NO_SIDE else NO_AGGRESSOR
+            e.side = OR_NONE[side[i]]
             e.order_id = 0
             if pairing and sd != NO_SIDE:
                 prints[n_prints].slot = s
