@@ -10,7 +10,7 @@ one flagged F_LAST) become one EXECUTE at the fill's place, and the trade
 print (T) it belongs to loses the fill's qty (it goes when none is left);
 see pair_fill and settle_event for when a fill pairs.
 """
-from libc.stdint cimport int64_t, uint64_t, uint32_t, uint8_t, int8_t, INT64_MAX
+from libc.stdint cimport int64_t, uint64_t, int32_t, uint32_t, uint8_t, int8_t, INT64_MAX
 from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memcpy, memchr
 
@@ -69,23 +69,28 @@ SIDE_OF[65] = OR_BID[65] = OR_NONE[65] = ASK       # 'A'
 
 # ---- the orders that some fill names: their book state and pending fill ----
 
-cdef struct Tracked:
+cdef struct Tracked:       # 32 bytes: a long day's table stays small
     uint64_t order_id
-    uint64_t gen          # state is valid while gen == the table's generation (R clears)
     int64_t price
-    int64_t size          # qty resting after the rows emitted so far
-    Py_ssize_t pend_slot  # slot of this order's tentative EXECUTE row, -1 none
-    Py_ssize_t pend_trade # slot of the T row it draws from
-    int64_t pend_qty
+    uint32_t size         # qty resting after the rows emitted so far (DBN sizes are uint32)
+    uint32_t gen          # state is valid while gen == the table's generation (R clears)
+    int32_t pend          # its waiting fill in the event's Pending list, -1 none
     uint8_t used
     uint8_t resting
     int8_t side
 
 
+cdef struct Pending:      # a fill of this exchange event waiting for its C or M
+    Tracked *order
+    Py_ssize_t slot       # its tentative EXECUTE row
+    Py_ssize_t trade      # the print (index in the event's Print list) it draws from
+    int64_t qty
+
+
 cdef struct Table:
     Tracked *slots
     uint64_t mask
-    uint64_t gen
+    uint32_t gen
     uint64_t *bloom        # one bit per hash: most records skip the probe
     uint64_t bloom_mask
 
@@ -142,7 +147,7 @@ cdef inline void insert(Table *t, uint64_t key) noexcept nogil:
         i = (i + 1) & t.mask
     t.slots[i].used = 1
     t.slots[i].order_id = key
-    t.slots[i].pend_slot = -1
+    t.slots[i].pend = -1
     t.bloom[bit >> 6] |= (<uint64_t>1) << (bit & 63)
 
 
@@ -190,7 +195,7 @@ def mbo_to_events(records, int64_t instrument_id=-1, bint executions=True):
     table.bloom = NULL
     table.gen = 1
     cdef Print *prints = NULL
-    cdef Tracked **pending = NULL
+    cdef Pending *pending = NULL
     cdef uint64_t *fills = NULL
     cdef Py_ssize_t j
 
@@ -215,7 +220,7 @@ def mbo_to_events(records, int64_t instrument_id=-1, bint executions=True):
             table.bloom_mask = (<uint64_t>cap * 16) - 1       # 16 bits per slot: ~3% false hits
             table.bloom = <uint64_t *>calloc(cap * 16 // 64 + 1, sizeof(uint64_t))
             prints = <Print *>malloc((n_trades + 1) * sizeof(Print))
-            pending = <Tracked **>malloc((n_fills + 1) * sizeof(Tracked *))
+            pending = <Pending *>malloc((n_fills + 1) * sizeof(Pending))
             fills = <uint64_t *>malloc(n_fills * sizeof(uint64_t))
             if table.slots == NULL or table.bloom == NULL or prints == NULL or pending == NULL \
                     or fills == NULL:
@@ -248,7 +253,7 @@ cdef int convert(Py_ssize_t n, const uint64_t[:] ts_recv, const uint8_t[:] actio
                  const uint64_t[:] order_id, const int64_t[:] price, const uint32_t[:] size,
                  const uint8_t[:] rflags, const uint32_t[:] instrument, bint all_instruments, uint32_t want,
                  bint pairing, Event *ev, uint8_t *fl, uint8_t *kp, Table *table, Print *prints,
-                 Tracked **pending, Py_ssize_t *at, Py_ssize_t *emitted) noexcept nogil:
+                 Pending *pending, Py_ssize_t *at, Py_ssize_t *emitted) noexcept nogil:
     """Write a row per record that makes an event (kp[row] = 0 when a later
     record takes it back), settle each event's fills at its F_LAST, then
     compact the rows in place.  *at: the
@@ -297,26 +302,26 @@ cdef int convert(Py_ssize_t n, const uint64_t[:] ts_recv, const uint8_t[:] actio
                 return E_ADD_SIDE
             e.kind = ADD
             e.side = sd
-            if o != NULL and live(table, o) and o.pend_slot >= 0:
+            if o != NULL and live(table, o) and o.pend >= 0:
                 # an add of an order whose fill waits: the raw book refuses it (the id
                 # rests); without the fill's EXECUTE here, so does ours
-                undo_fill(o, kp, prints)
+                undo_fill(o, pending, kp, prints)
             elif o != NULL and not live(table, o) and size[i] > 0:
                 o.gen = table.gen
                 o.resting = 1
                 o.side = sd
                 o.price = price[i]
                 o.size = size[i]
-                o.pend_slot = -1
+                o.pend = -1
         elif a == 67:                               # 'C' cancel
             e.kind = REDUCE
             e.side = OR_BID[side[i]]
-            if o != NULL and cancel_tracked(table, o, e, kp, <int64_t>size[i], prints):
+            if o != NULL and cancel_tracked(table, o, pending, e, kp, <int64_t>size[i], prints):
                 row = False
         elif a == 77:                               # 'M' modify
             e.kind = MODIFY
             e.side = OR_BID[side[i]]
-            if o != NULL and modify_tracked(table, o, e, kp, price[i], <int64_t>size[i], prints):
+            if o != NULL and modify_tracked(table, o, pending, e, kp, price[i], <int64_t>size[i], prints):
                 row = False
         elif a == 84:                               # 'T' trade
             e.kind = TRADE
@@ -338,15 +343,15 @@ cdef int convert(Py_ssize_t n, const uint64_t[:] ts_recv, const uint8_t[:] actio
             if pairing:
                 # every tracked order leaves the book: a fill waiting for its C or M has none
                 for j in range(n_pending):
-                    if pending[j].pend_slot >= 0:
-                        undo_fill(pending[j], kp, prints)
+                    if pending[j].order.pend == j:
+                        undo_fill(pending[j].order, pending, kp, prints)
                 n_pending = 0
                 table.gen += 1
         elif a == 70:                               # 'F' fill
             row = False
-            if o != NULL and pair_fill(table, o, e, sd, price[i], <int64_t>size[i], prints, n_prints, s):
+            if o != NULL and pair_fill(table, o, e, sd, price[i], <int64_t>size[i], prints, n_prints,
+                                       s, pending, n_pending):
                 row = True
-                pending[n_pending] = o
                 n_pending += 1
         elif a == 78:                               # 'N' none
             row = False
@@ -379,14 +384,15 @@ cdef int convert(Py_ssize_t n, const uint64_t[:] ts_recv, const uint8_t[:] actio
 
 
 cdef inline bint pair_fill(Table *table, Tracked *o, Event *e, int sd, int64_t px, int64_t qty,
-                           Print *prints, Py_ssize_t n_prints, Py_ssize_t slot) noexcept nogil:
+                           Print *prints, Py_ssize_t n_prints, Py_ssize_t slot, Pending *pending,
+                           Py_ssize_t n_pending) noexcept nogil:
     """A fill pairs when its order rests at its price and side with at least
     its qty, has no fill waiting already, and a trade print of this event at
     that price from the other side has that qty left: then its row becomes a
     tentative EXECUTE (the book takes the qty here) and the print's qty is
     reserved.  The pairing stands once the order's C or M arrives."""
     cdef Py_ssize_t t
-    if not live(table, o) or o.pend_slot >= 0 or sd == NO_SIDE or sd != o.side or px != o.price \
+    if not live(table, o) or o.pend >= 0 or sd == NO_SIDE or sd != o.side or px != o.price \
             or qty <= 0 or qty > o.size:
         return False
     t = n_prints - 1
@@ -400,22 +406,25 @@ cdef inline bint pair_fill(Table *table, Tracked *o, Event *e, int sd, int64_t p
     e.kind = EXECUTE
     e.side = sd
     o.size -= qty
-    o.pend_slot = slot
-    o.pend_trade = t
-    o.pend_qty = qty
+    o.pend = <int32_t>n_pending
+    pending[n_pending].order = o
+    pending[n_pending].slot = slot
+    pending[n_pending].trade = t
+    pending[n_pending].qty = qty
     return True
 
 
-cdef inline void undo_fill(Tracked *o, uint8_t *kp, Print *prints) noexcept nogil:
+cdef inline void undo_fill(Tracked *o, Pending *pending, uint8_t *kp, Print *prints) noexcept nogil:
     """The fill found no book change: its EXECUTE row goes and its qty goes
     back to the print (so the book and the flow are the raw records')."""
-    kp[o.pend_slot] = 0
-    o.size += o.pend_qty
-    prints[o.pend_trade].left += o.pend_qty
-    o.pend_slot = -1
+    cdef Pending *p = &pending[o.pend]
+    kp[p.slot] = 0
+    o.size += p.qty
+    prints[p.trade].left += p.qty
+    o.pend = -1
 
 
-cdef inline bint cancel_tracked(Table *table, Tracked *o, Event *e, uint8_t *kp, int64_t c,
+cdef inline bint cancel_tracked(Table *table, Tracked *o, Pending *pending, Event *e, uint8_t *kp, int64_t c,
                                 Print *prints) noexcept nogil:
     """A C of a tracked order: it completes a waiting fill of qty q when
     q <= c <= what rested before the fill (the C leaves with the EXECUTE:
@@ -424,16 +433,18 @@ cdef inline bint cancel_tracked(Table *table, Tracked *o, Event *e, uint8_t *kp,
     cdef bint consumed = False
     if not live(table, o):
         return False
-    if o.pend_slot >= 0:
-        if o.pend_qty <= c and c - o.pend_qty <= o.size:
-            c -= o.pend_qty
-            o.pend_slot = -1
+    cdef int64_t q
+    if o.pend >= 0:
+        q = pending[o.pend].qty
+        if q <= c and c - q <= o.size:
+            c -= q
+            o.pend = -1
             if c == 0:
                 consumed = True
             else:
                 e.qty = c
         else:
-            undo_fill(o, kp, prints)
+            undo_fill(o, pending, kp, prints)
     if c <= o.size:          # the book refuses a REDUCE above what rests; so does the mirror
         o.size -= c
         if o.size == 0:
@@ -441,8 +452,8 @@ cdef inline bint cancel_tracked(Table *table, Tracked *o, Event *e, uint8_t *kp,
     return consumed
 
 
-cdef inline bint modify_tracked(Table *table, Tracked *o, Event *e, uint8_t *kp, int64_t px, int64_t s,
-                                Print *prints) noexcept nogil:
+cdef inline bint modify_tracked(Table *table, Tracked *o, Pending *pending, Event *e, uint8_t *kp, int64_t px,
+                                int64_t s, Print *prints) noexcept nogil:
     """An M of a tracked order: it completes a waiting fill when the order
     still rests after it; an M to exactly that price and qty leaves with the
     EXECUTE (True), another M stays a MODIFY after it unless that would change the
@@ -450,13 +461,13 @@ cdef inline bint modify_tracked(Table *table, Tracked *o, Event *e, uint8_t *kp,
     fill left: undone)."""
     if not live(table, o):
         return False
-    if o.pend_slot >= 0:
+    if o.pend >= 0:
         if o.size > 0 and s > 0 and (px != o.price or s <= o.size):
-            o.pend_slot = -1
+            o.pend = -1
             if px == o.price and s == o.size:
                 return True
         else:
-            undo_fill(o, kp, prints)
+            undo_fill(o, pending, kp, prints)
     if s > 0:
         o.price = px
         o.size = s
@@ -464,13 +475,13 @@ cdef inline bint modify_tracked(Table *table, Tracked *o, Event *e, uint8_t *kp,
 
 
 cdef inline void settle_event(Table *table, Event *ev, uint8_t *kp, Print *prints, Py_ssize_t n_prints,
-                              Tracked **pending, Py_ssize_t n_pending) noexcept nogil:
+                              Pending *pending, Py_ssize_t n_pending) noexcept nogil:
     """End of an exchange event: fills still waiting for their C or M are
     undone; each print keeps the qty no fill took (fills took it all: it goes)."""
     cdef Py_ssize_t j
     for j in range(n_pending):
-        if pending[j].pend_slot >= 0:
-            undo_fill(pending[j], kp, prints)
+        if pending[j].order.pend == j:
+            undo_fill(pending[j].order, pending, kp, prints)
     for j in range(n_prints):
         if prints[j].left == 0 and prints[j].size > 0:
             kp[prints[j].slot] = 0
