@@ -297,6 +297,10 @@ def test_write_dbn_refuses_what_mbo_cannot_say(tmp_path):
         write_dbn(ghost, path)
     with pytest.raises(ValueError, match="EVENT_DTYPE"):
         write_dbn(np.zeros(3), path)
+    with pytest.raises(ValueError, match="dataset must be"):
+        write_dbn(anon[:0], path, dataset="X" * 16)
+    with pytest.raises(ValueError, match="version must be"):
+        write_dbn(anon[:0], path, version=4)
     with pytest.raises(ValueError, match="compression"):
         write_dbn(np.zeros(0, dtype=lob.EVENT_DTYPE), path, compression="gzip")
     write_dbn(np.zeros(0, dtype=lob.EVENT_DTYPE), path, compression="none")

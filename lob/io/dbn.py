@@ -85,7 +85,12 @@ def mbo_dtype(ts_out: bool = False) -> np.dtype:
     (databento_dbn.MBOMsg._dtypes, the dtype its client's to_ndarray uses;
     the layout is the same in DBN versions 1 to 3), plus ts_out (uint64
     ns) when the file has it."""
-    fields = list(_databento_dbn().MBOMsg._dtypes)
+    dbn = _databento_dbn()
+    try:
+        fields = list(dbn.MBOMsg._dtypes)
+    except AttributeError:
+        raise ImportError("this databento-dbn has no MBOMsg._dtypes (the record dtype lobcore reads with); "
+                          "pip install -U databento-dbn") from None
     if ts_out:
         fields.append(("ts_out", "u8"))
     dtype = np.dtype(fields)
@@ -225,6 +230,7 @@ def _records(data: Union[bytes, mmap.mmap], start: int, ts_out: bool, name: str,
             raise _parse_error(_TRUNCATED, name, at, f"the record here{where} needs {length} bytes, "
                                                      f"{len(data) - at} are left (truncated file)")
         raise _parse_error(_BAD_LENGTH, name, at, f"an MBO record here{where} is {length} bytes, not {size}")
+    assert offsets is not None
     records = gather_records(buf, offsets, size).view(dtype).reshape(-1)
     return records, offsets
 
@@ -272,6 +278,7 @@ def _read_data(data: Union[bytes, mmap.mmap], name: str, zstd: bool, instrument_
         detail = (f"record {index}{' of the decompressed stream' if zstd else ''}: {_CONVERT_ERRORS[status]} "
                   f"(action {bytes(r['action'])!r}, side {bytes(r['side'])!r}, ts_recv {int(r['ts_recv'])})")
         raise _parse_error(_CONVERT_CODES[status], name, offset, detail)
+    assert events is not None and flags is not None
     return DbnMessages(events, flags)
 
 
@@ -494,6 +501,10 @@ def write_dbn(events: npt.ArrayLike, path: Union[str, "os.PathLike[str]", IO[byt
         raise ValueError(f"instrument_id must be from 0 to 2**32 - 1, got {instrument_id}")
     if not 0 <= int(publisher_id) < 2**16:
         raise ValueError(f"publisher_id must be from 0 to 2**16 - 1, got {publisher_id}")
+    if not isinstance(dataset, str) or len(dataset) > 15 or not dataset.isascii():
+        raise ValueError(f"dataset must be ASCII text of at most 15 characters, got {dataset!r}")
+    if version is not None and version not in _VERSIONS:
+        raise ValueError(f"version must be a DBN version from 1 to 3 (None: databento-dbn's), got {version!r}")
     if compression not in ("zstd", "none"):
         raise ValueError(f"compression must be 'zstd' or 'none', got {compression!r}")
     records = _expand(events, flag_arr)
@@ -514,9 +525,9 @@ def write_dbn(events: npt.ArrayLike, path: Union[str, "os.PathLike[str]", IO[byt
             transcoder.write(records[i:i + step].tobytes())
         transcoder.flush()
 
-    if hasattr(path, "write"):
-        encode(path)                             # type: ignore[arg-type]
-    else:
-        with open(os.fspath(path), "wb") as out:  # type: ignore[arg-type]
+    if isinstance(path, (str, os.PathLike)):
+        with open(os.fspath(path), "wb") as out:
             encode(out)
+    else:
+        encode(path)
     return len(records)
