@@ -543,6 +543,32 @@ def test_truncated_zstd_file(tmp_path):
         lob.io.read_dbn(data + b"trailing garbage")
 
 
+def test_zstd_frames():
+    """Several frames, a skippable frame, content size known or not, a
+    checksum: all read; a damaged checksum or block is refused."""
+    plain = good_file()
+    expected = lob.io.read_dbn(plain).tobytes()
+    half = len(plain) // 2
+    for size in (False, True):
+        compressor = zstandard.ZstdCompressor(write_checksum=True, write_content_size=size)
+        frames = compressor.compress(plain[:half]) + compressor.compress(plain[half:])
+        skippable = (0x184D2A53).to_bytes(4, "little") + (5).to_bytes(4, "little") + b"12345"
+        assert lob.io.read_dbn(skippable + frames).tobytes() == expected
+    data = bytearray(zstandard.ZstdCompressor(write_checksum=True).compress(plain))
+    data[-1] ^= 0xFF                                   # the content checksum
+    with pytest.raises(ParseError, match="corrupt zstd data"):
+        lob.io.read_dbn(bytes(data))
+    data = bytearray(zstandard.ZstdCompressor().compress(plain))
+    data[7] |= 0x06                                    # the first block header: reserved block type
+    with pytest.raises(ParseError, match="corrupt zstd data: a bad block header"):
+        lob.io.read_dbn(bytes(data))
+    # a stream of highly compressible records grows its buffer past 8x the file
+    big = dbn_bytes(np.repeat(mbo([(A, "B", 1, 99, 1, L)]), 100_000))
+    packed = zstandard.ZstdCompressor(write_content_size=False).compress(big)
+    assert len(big) > 8 * len(packed) + (1 << 20)
+    assert len(lob.io.read_dbn(packed)) == 100_000
+
+
 def test_bad_records():
     data = bytearray(good_file())
     header = len(data) - 6 * 56

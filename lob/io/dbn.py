@@ -38,6 +38,7 @@ F_LAST = 128
 F_SNAPSHOT = 32
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
+Buffer = Union[bytes, memoryview, mmap.mmap]
 
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _DBN_MAGIC = b"DBN"
@@ -113,13 +114,18 @@ def _map(fileno: int) -> mmap.mmap:
     return mmap.mmap(fileno, 0, access=mmap.ACCESS_READ)
 
 
+def _is_zstd(head: bytes) -> bool:
+    """A zstd frame or a skippable frame starts here."""
+    return head == _ZSTD_MAGIC or (len(head) == 4 and 0x184D2A50 <= int.from_bytes(head, "little") <= 0x184D2A5F)
+
+
 @contextlib.contextmanager
-def _opened(source: Source) -> Iterator[tuple[Union[bytes, mmap.mmap], str, bool]]:
+def _opened(source: Source) -> Iterator[tuple[Buffer, str, bool]]:
     """The DBN bytes (decompressed; a plain file is memory-mapped, not
     copied), the name for messages, and whether it was zstd."""
     mapped: Optional[mmap.mmap] = None
     if isinstance(source, bytes):
-        data: Union[bytes, mmap.mmap] = source
+        data: Buffer = source
         name = "<bytes>"
     elif isinstance(source, (bytearray, memoryview)):
         data, name = bytes(source), "<bytes>"
@@ -131,7 +137,7 @@ def _opened(source: Source) -> Iterator[tuple[Union[bytes, mmap.mmap], str, bool
             raise _parse_error(_BAD_FIELD, name, None, "is a directory, not a DBN file") from None
         with f:
             head = f.read(4)
-            if head and head != _ZSTD_MAGIC and os.path.isfile(name):
+            if head and os.path.isfile(name):
                 try:
                     mapped = _map(f.fileno())
                 except (OSError, ValueError):     # not mappable here: read it
@@ -140,7 +146,7 @@ def _opened(source: Source) -> Iterator[tuple[Union[bytes, mmap.mmap], str, bool
     try:
         if not len(data):
             raise _parse_error(_EMPTY, name, 0, "the file is empty")
-        zstd = data[:4] == _ZSTD_MAGIC
+        zstd = _is_zstd(bytes(data[:4]))
         if zstd:
             data = _decompress(data, name)
             if not data:
@@ -154,33 +160,93 @@ def _opened(source: Source) -> Iterator[tuple[Union[bytes, mmap.mmap], str, bool
                 pass
 
 
-def _decompress(data: Union[bytes, mmap.mmap], name: str) -> bytes:
-    """Every zstd frame of data, streamed (output memory grows with what
-    really decompresses, never with a size a header claims); a frame cut
-    short is an error."""
+_ZSTD_FRAME = 0xFD2FB528
+_ZSTD_BLOCK_MAX = 128 * 1024     # no block decompresses to more (RFC 8878, Block_Maximum_Size)
+
+
+def _zstd_bound(data: Buffer, name: str) -> int:
+    """Walk the zstd frames of data (headers and block headers only): every
+    frame must be whole, else a ParseError at the offset (in the compressed
+    file) where it breaks off.  Returns an upper bound of the decompressed
+    size (a compressed block counts as 128 KiB)."""
+    n = len(data)
+    pos = bound = 0
+
+    def cut(at: int) -> BaseException:
+        return _parse_error(_TRUNCATED, name, at, "the zstd stream ends inside a frame (truncated file; "
+                                                  "offset in the compressed file)")
+
+    while pos < n:
+        if n - pos < 8:
+            raise cut(pos)
+        magic = int.from_bytes(data[pos:pos + 4], "little")
+        if 0x184D2A50 <= magic <= 0x184D2A5F:             # a skippable frame
+            pos += 8 + int.from_bytes(data[pos + 4:pos + 8], "little")
+            if pos > n:
+                raise cut(n)
+            continue
+        if magic != _ZSTD_FRAME:
+            raise _parse_error(_BAD_FIELD, name, pos, f"corrupt zstd data: no frame starts here (bytes "
+                                                      f"{bytes(data[pos:pos + 4])!r}; offset in the compressed file)")
+        descriptor = data[pos + 4]
+        if descriptor & 0x08:
+            raise _parse_error(_BAD_FIELD, name, pos + 4, "corrupt zstd data: a reserved bit of the frame "
+                                                          "header is set (offset in the compressed file)")
+        single = descriptor >> 5 & 1
+        pos += 5 + (1 - single) + (0, 1, 2, 4)[descriptor & 3] + (single, 2, 4, 8)[descriptor >> 6]
+        while True:
+            if pos + 3 > n:
+                raise cut(min(pos, n))
+            header = int.from_bytes(data[pos:pos + 3], "little")
+            kind, size = header >> 1 & 3, header >> 3
+            if kind == 3 or size > _ZSTD_BLOCK_MAX:
+                raise _parse_error(_BAD_FIELD, name, pos, "corrupt zstd data: a bad block header (offset in "
+                                                          "the compressed file)")
+            pos += 3 + (1 if kind == 1 else size)
+            bound += _ZSTD_BLOCK_MAX if kind == 2 else size
+            if header & 1:
+                break
+        pos += 4 * (descriptor >> 2 & 1)                  # the content checksum
+        if pos > n:
+            raise cut(n)
+    return bound
+
+
+def _decompress(data: Buffer, name: str) -> memoryview:
+    """Every zstd frame of data, decompressed into one buffer.  The frames
+    are walked first (a frame cut short is an error, as zstandard's reader
+    would stop there silently); the buffer starts at min(that bound, 8x the
+    compressed size) and grows only as data really decompresses, never with
+    a size a header claims."""
     zstandard = _zstandard()
-    parts = []
-    rest = data
-    while rest:
-        at = len(data) - len(rest)
-        decoder = zstandard.ZstdDecompressor().decompressobj()
-        try:
-            parts.append(decoder.decompress(rest))
-        except zstandard.ZstdError as exc:
-            raise _parse_error(_BAD_FIELD, name, at, f"corrupt zstd data in the frame at this offset of the "
-                                                     f"compressed file ({exc})") from None
-        if not decoder.eof:
-            raise _parse_error(_TRUNCATED, name, len(data), "the zstd stream ends inside a frame (truncated "
-                                                            "file; offset in the compressed file)")
-        rest = decoder.unused_data
-    return b"".join(parts)
+    bound = _zstd_bound(data, name)
+    out = np.empty(min(bound, 8 * len(data) + (1 << 20)), dtype=np.uint8)
+    reader = zstandard.ZstdDecompressor().stream_reader(data, read_across_frames=True, read_size=1 << 20)
+    n = 0
+    try:
+        while True:
+            if n == len(out):
+                if n >= bound:
+                    if reader.read(1):
+                        raise zstandard.ZstdError(f"more than the {bound} bytes its blocks allow")
+                    break
+                grown = np.empty(min(bound, 2 * n), dtype=np.uint8)
+                grown[:n] = out
+                out = grown
+            got = reader.readinto(out.data[n:])
+            if not got:
+                break
+            n += got
+    except zstandard.ZstdError as exc:
+        raise _parse_error(_BAD_FIELD, name, None, f"corrupt zstd data ({exc})") from None
+    return out.data[:n]
 
 
-def _header(data: Union[bytes, mmap.mmap], name: str, zstd: bool) -> tuple[int, int, bool, int]:
+def _header(data: Buffer, name: str, zstd: bool) -> tuple[int, int, bool, int]:
     """(version, schema, ts_out, offset of the first record), checked."""
     where = " (decompressed)" if zstd else ""
     if data[:3] != _DBN_MAGIC:
-        raise _parse_error(_BAD_FIELD, name, 0, f"not a DBN file{where}: it starts with {data[:8]!r}, "
+        raise _parse_error(_BAD_FIELD, name, 0, f"not a DBN file{where}: it starts with {bytes(data[:8])!r}, "
                                                 f"not b'DBN'")
     if len(data) < _PREFIX:
         raise _parse_error(_TRUNCATED, name, len(data), f"the DBN header{where} is cut short: {len(data)} "
@@ -206,7 +272,7 @@ def _header(data: Union[bytes, mmap.mmap], name: str, zstd: bool) -> tuple[int, 
     return version, schema, bool(ts_out), _PREFIX + length
 
 
-def _records(data: Union[bytes, mmap.mmap], start: int, ts_out: bool, name: str, zstd: bool
+def _records(data: Buffer, start: int, ts_out: bool, name: str, zstd: bool
              ) -> tuple[np.ndarray, Optional[npt.NDArray[np.int64]]]:
     """The MBO records as an array of mbo_dtype(ts_out), and their byte
     offsets (None: record i is at start + i * itemsize)."""
@@ -262,7 +328,7 @@ def _read(source: Source, instrument_id: Optional[int], executions: bool) -> Dbn
         return _read_data(data, name, zstd, instrument_id, executions)
 
 
-def _read_data(data: Union[bytes, mmap.mmap], name: str, zstd: bool, instrument_id: Optional[int],
+def _read_data(data: Buffer, name: str, zstd: bool, instrument_id: Optional[int],
                executions: bool) -> DbnMessages:
     _, _, ts_out, start = _header(data, name, zstd)
     records, offsets = _records(data, start, ts_out, name, zstd)
