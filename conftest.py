@@ -23,6 +23,7 @@ EXTENSIONS = {
     "lob._synth": CORE + ["src/lob_rng.h"],
     "lob._lobster": ["lob/_events.pxd", "src/lob_event.h"],
     "lob._itch": BOOK + ["src/lob_refmap.h", "src/lob_be.h"],
+    "lob._dbn": ["lob/_events.pxd", "src/lob_event.h"],
     "lob._engine": BOOK + ["lob/_engine.pxd"],
     "lob._floor": [],
 }

@@ -22,6 +22,7 @@ MODULES = {
     "lob._batch": HOT,
     "lob._lobster": HOT,
     "lob._itch": HOT,
+    "lob._dbn": HOT,
     "lob._engine": HOT,
     "lob._floor": {"language_level": 3},
 }

@@ -135,7 +135,7 @@ def test_replay_dbn_prices_in_the_instruments_units(tmp_path):
     out = tmp_path / "es.npy"
     proc = run_lob("replay", DBN_SAMPLE, "--features", out)
     assert proc.returncode == 0, proc.stderr
-    assert "Databento MBO, 13,791 events" in proc.stdout and "rejected      none" in proc.stdout
+    assert "Databento MBO, 13,786 events" in proc.stdout and "rejected      none" in proc.stdout
     # ES trades in 0.25 index points; DBN carries 1e-9 units (0.25 = 250,000,000)
     rows = np.load(out)
     bid, ask = int(rows[-1]["best_bid"]), int(rows[-1]["best_ask"])
