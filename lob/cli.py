@@ -6,6 +6,7 @@ import time
 import numpy as np
 
 import lob
+import lob.feed_cli
 from lob.kinds import ADD, CANCEL, CLEAR, EXECUTE, MODIFY, REDUCE, TRADE
 
 
@@ -196,6 +197,7 @@ def main(argv=None) -> int:
         description="Runs bench/compare.py of the source checkout; arguments go to it (see --help there: "
                     "--events, --rounds, --peers, --quick, --out).", add_help=False)
     p_bench.set_defaults(func=bench)
+    lob.feed_cli.register(sub)
     p_version = sub.add_parser("version", help="print the version")
     p_version.set_defaults(func=lambda args: print(lob.__version__) or 0)
     argv = sys.argv[1:] if argv is None else list(argv)
