@@ -22,6 +22,8 @@ EXTENSIONS = {
     "lob._itch": BOOK + ["lob/_events.pxd", "lob/_apply.pxd", "src/lob_refmap.h", "src/lob_be.h"],
     "lob._engine": BOOK + ["lob/_engine.pxd"],
     "lob._floor": [],
+    "lob._feed": ["src/lob_mold.h", "src/lob_ring.h", "src/lob_hist.h", "src/lob_moldrx.h", "src/lob_moldtx.h",
+                  "src/lob_be.h", "src/lob_rng.h"],
 }
 
 

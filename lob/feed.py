@@ -414,8 +414,9 @@ class Listener:
 
     @property
     def last_symbols(self) -> list:
-        """Symbols of the stocks the last batch touched (for callbacks)."""
-        return [self._directory.get(loc, f"#{loc}") for loc in self._batch_locates]
+        """Symbols of the books the last batch had messages for (for callbacks)."""
+        by_locate = self._by_locate
+        return [self._directory.get(loc, f"#{loc}") for loc in self._batch_locates if by_locate[loc] is not None]
 
     @property
     def done(self) -> bool:

@@ -11,16 +11,16 @@
  * `max_tries` requests (a lost marker takes its place in sequence).
  *
  * Backpressure: the ring never drops what it has stored.  When the next
- * message to store lies past the window and the whole window is ready for the
- * consumer, the receive thread waits for the consumer (counted in
- * blocked_ns) while the socket buffer holds what keeps arriving; if that
- * overflows, the kernel drops datagrams and they come back as holes, which
- * are requested.  When the window still has a hole (the consumer is waiting
- * for a retransmission), a message past the window cannot wait in the ring:
- * it is discarded, counted in `overflow` and as a hole, and requested again
- * once the window reaches it.  Waiting in that case could deadlock: the
- * retransmission that frees the window arrives on the socket the thread
- * would no longer read.
+ * message to store lies just past the window and every message before it is
+ * ready (the ring is full and in order), the receive thread waits for the
+ * consumer (counted in blocked_ns) while the socket buffer holds what keeps
+ * arriving; if that overflows, the kernel drops datagrams and they come back
+ * as holes, which are requested.  A message past the window with a hole
+ * before it (out-of-order data, or a hole waiting for a retransmission)
+ * cannot wait: it is discarded, counted in `overflow` and as a hole, and
+ * requested again once the window reaches it.  Waiting then could deadlock:
+ * the consumer stops at the hole, and the retransmission that fills it
+ * arrives on the socket the waiting thread no longer reads.
  *
  * The consumer (the Python thread, through lob._feed) takes the ready
  * messages in sequence order (lob_rx_take), copying them into one buffer in
@@ -312,9 +312,9 @@ static inline int lob_rx_store(lob_rx *rx, uint64_t s, const unsigned char *bloc
     }
     if (s >= base + r->size) {
         lob_rx_advance_contig(rx, base);
-        if (rx->contig < base + r->size)
-            return 2;                  /* a hole in the window: the caller discards */
-        /* the whole window is ready: wait for the consumer to take some */
+        if (rx->contig != s)
+            return 2;                  /* a hole before s: the caller discards */
+        /* every message before s is ready: the consumer will make room for it */
         lob_rx_wake_consumer(rx);
         t0 = lob_clock_ns(CLOCK_MONOTONIC);
         while (s >= base + r->size) {
