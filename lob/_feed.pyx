@@ -49,7 +49,7 @@ cdef extern from "lob_moldrx.h":
         uint64_t malformed[6]
     ctypedef struct lob_rx:
         int fd
-        uint64_t grace_ns, timeout_ns, scan_ns
+        uint64_t grace_ns, timeout_ns, scan_ns, spin_ns
         uint32_t max_tries, max_request, max_scan, requests_per_pass
         uint16_t request_port
         int session_fixed
@@ -70,6 +70,7 @@ cdef extern from "lob_moldrx.h":
         uint16_t locals[65536]
         uint32_t n_locals
         lob_hist hist
+        lob_hist rx_hist
         uint64_t taken, applied, bad_messages, lost_taken
     int lob_rx_init(lob_rx *rx, int fd, uint64_t ring_size, uint64_t slot_bytes, uint64_t start_seq,
                     uint32_t max_batch) nogil
@@ -161,7 +162,8 @@ cdef class Receiver:
 
     def __cinit__(self, int fd, *, uint64_t ring_size, uint64_t slot_bytes, uint64_t start_seq,
                   uint32_t max_batch, bytes itch_lengths, session=None, uint16_t request_port=0,
-                  double grace=0.001, double timeout=0.02, uint32_t max_tries=250, uint32_t max_request=512):
+                  double grace=0.001, double timeout=0.02, uint32_t max_tries=250, uint32_t max_request=512,
+                  double spin=0.0):
         self.rx = <lob_rx *>calloc(1, sizeof(lob_rx))
         if self.rx == NULL:
             raise MemoryError("lob.feed: cannot allocate the receiver")
@@ -184,6 +186,7 @@ cdef class Receiver:
         self.rx.grace_ns = seconds_ns(grace)
         self.rx.timeout_ns = seconds_ns(timeout) or 1
         self.rx.max_tries = max_tries
+        self.rx.spin_ns = seconds_ns(spin)
         self.rx.max_request = max_request if 0 < max_request < 65535 else 512
 
     def __dealloc__(self):
@@ -303,6 +306,11 @@ cdef class Receiver:
         """Latency in ns at quantile q in [0, 1] (0 when nothing was applied)."""
         return lob_hist_quantile(&self.rx.hist, q)
 
+    def receive_latency(self, q):
+        """Datagram arrival -> read by the receive thread, ns at quantile q
+        (per datagram; read while the thread runs, so approximate)."""
+        return lob_hist_quantile(&self.rx.rx_hist, q)
+
     @property
     def latency_count(self):
         return self.rx.hist.total
@@ -317,6 +325,7 @@ cdef class Receiver:
 
     def reset_latency(self):
         lob_hist_clear(&self.rx.hist)
+        lob_hist_clear(&self.rx.rx_hist)
 
 
 def monotonic_ns():

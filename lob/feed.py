@@ -207,8 +207,9 @@ class Listener:
         once open for reorder_grace, again every request_timeout, and given
         up after give_up seconds of requests.
     rcvbuf: socket receive buffer asked for, bytes.
-    spin: seconds poll() spins before sleeping when nothing is ready (lower
-        latency for a core).
+    spin: seconds the receive thread and poll() busy-wait for the next
+        datagram / message before sleeping (lower latency, at the price of a
+        core each while the stream flows).
 
     Use as a context manager (or call close()).  The receive thread starts at
     the first poll/run (or start()).  Strategy code reads `books` between
@@ -280,7 +281,7 @@ class Listener:
                                   max_batch=max_batch, itch_lengths=bytes(lengths), session=self._session,
                                   request_port=request_port, grace=float(reorder_grace),
                                   timeout=float(request_timeout),
-                                  max_tries=max(1, math.ceil(give_up / request_timeout)))
+                                  max_tries=max(1, math.ceil(give_up / request_timeout)), spin=float(spin))
         if request_host is not None:
             rfamily, raddr = _resolve(request_host, request_port)
             if rfamily != family:

@@ -122,6 +122,7 @@ typedef struct {
     /* configuration: set before lob_rx_start, read-only after */
     int fd;
     uint64_t grace_ns, timeout_ns, scan_ns;
+    uint64_t spin_ns;                   /* busy-poll the socket this long after the last datagram */
     uint32_t max_tries, max_request, max_scan, requests_per_pass;
     uint16_t request_port;              /* host order; used with the stream's source address */
     int session_fixed;
@@ -145,6 +146,8 @@ typedef struct {
     int base_known;                     /* start_seq 0: the first packet sets base */
     uint64_t contig;                    /* every sequence below it is stored or taken */
     uint64_t last_scan_ns;
+    uint64_t last_data_ns;              /* CLOCK_MONOTONIC of the last datagram read */
+    lob_hist rx_hist;                   /* datagram arrival -> read by this thread, ns */
     struct mmsghdr *msgs;
     struct iovec *iov;
     unsigned char *bufs;
@@ -498,10 +501,17 @@ static void *lob_rx_main(void *arg) {
             }
             if (rx->contig < rx->high && now - rx->last_scan_ns >= rx->scan_ns)
                 lob_rx_scan(rx, now);
+            if (now - rx->last_data_ns < rx->spin_ns) {   /* busy-poll: no wake-up latency */
+                int k;
+                for (k = 0; k < 32; k++)
+                    lob_cpu_relax();
+                continue;
+            }
             /* holes open: come back soon to time their requests out */
             (void)poll(&pfd, 1, rx->contig < rx->high ? 1 : 20);
             continue;
         }
+        rx->last_data_ns = now;
         now_rt = lob_clock_ns(CLOCK_REALTIME);
         for (i = 0; i < n; i++) {
             struct msghdr *m = &rx->msgs[i].msg_hdr;
@@ -512,6 +522,7 @@ static void *lob_rx_main(void *arg) {
             arrival = lob_rx_cmsg_time(m);
             if (arrival == 0)
                 arrival = now_rt;
+            lob_hist_add(&rx->rx_hist, now_rt > arrival ? now_rt - arrival : 0, 1);
             if (lob_rx_packet(rx, rx->bufs + (size_t)i * LOB_RX_DGRAM, rx->msgs[i].msg_len, arrival,
                               &rx->addrs[i], m->msg_namelen, now)) {
                 lob_rx_wake_consumer(rx);
