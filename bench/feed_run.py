@@ -11,7 +11,7 @@ per-message latency at a fixed rate, each with its baseline in the same run.
   the message applied to its book, p50 / p99 / p99.9, against the same
   timestamp to a plain Python `recvmsg` loop returning the datagram (what
   any user-space reader pays on this machine, before doing anything).
-bench/test_feed.py runs the same functions under pytest-benchmark.
+bench/test_feed_loopback.py runs the same functions under pytest-benchmark.
 """
 import argparse
 import os

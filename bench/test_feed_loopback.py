@@ -5,7 +5,7 @@ msg/s (datagram arrival to book applied) against a plain Python recvmsg loop
 reading the same stream (the floor any user-space reader pays here).
 
 Targets (issue 13): >= 1M msg/s with 0 loss; p99 < 50 us, p99.9 < 5 ms.
-Timed run: python -m pytest bench/test_feed.py --benchmark-enable -s
+Timed run: python -m pytest bench/test_feed_loopback.py --benchmark-enable -s
 (the latency figures print as lines; the throughput is in the ratio table).
 Without --benchmark-enable every case runs once on a small file (smoke).
 """
