@@ -154,20 +154,23 @@ def index_messages(data):
 
 cdef class Receiver:
     """The receive thread and its ring (see src/lob_moldrx.h); lob.feed.Listener
-    drives it.  fd: a bound UDP socket the caller keeps open until stop()."""
+    drives it.  sock: a bound UDP socket, held here until the thread is joined."""
     cdef lob_rx *rx
     cdef unsigned char *out
     cdef size_t cap
-    cdef bint running
+    cdef object sock          # released only after __dealloc__ has joined the thread
+    cdef object view
+    cdef public list batch_locates   # stock locates of the last batch, by the index that replaced them
 
-    def __cinit__(self, int fd, *, uint64_t ring_size, uint64_t slot_bytes, uint64_t start_seq,
+    def __cinit__(self, sock, *, uint64_t ring_size, uint64_t slot_bytes, uint64_t start_seq,
                   uint32_t max_batch, bytes itch_lengths, session=None, uint16_t request_port=0,
                   double grace=0.001, double timeout=0.02, uint32_t max_tries=250, uint32_t max_request=512,
                   double spin=0.0):
         self.rx = <lob_rx *>calloc(1, sizeof(lob_rx))
         if self.rx == NULL:
             raise MemoryError("lob.feed: cannot allocate the receiver")
-        if lob_rx_init(self.rx, fd, ring_size, slot_bytes, start_seq, max_batch) != 0:
+        self.sock = sock
+        if lob_rx_init(self.rx, sock.fileno(), ring_size, slot_bytes, start_seq, max_batch) != 0:
             lob_rx_free(self.rx)
             free(self.rx)
             self.rx = NULL
@@ -176,6 +179,7 @@ cdef class Receiver:
         self.out = <unsigned char *>calloc(self.cap if self.cap else 1, 1)
         if self.out == NULL:
             raise MemoryError("lob.feed: cannot allocate the batch buffer")
+        self.view = memoryview(<unsigned char[:self.cap]>self.out)
         if len(itch_lengths) != 256:
             raise ValueError("itch_lengths must hold 256 bytes")
         memcpy(self.rx.itch_len, <const char *>itch_lengths, 256)
@@ -209,13 +213,11 @@ cdef class Receiver:
             err = lob_rx_start(self.rx)
         if err:
             raise OSError(err, "lob.feed: cannot start the receive thread")
-        self.running = True
 
     def stop(self):
         """Stop and join the receive thread (bounded: it checks every 20 ms)."""
         with nogil:
             lob_rx_stop(self.rx)
-        self.running = False
 
     def wait(self, double timeout, double spin=0.0):
         """Wait (without the GIL) up to `timeout` seconds for the next message
@@ -226,38 +228,41 @@ cdef class Receiver:
             ready = lob_rx_wait(self.rx, t, s)
         return bool(ready)
 
-    def take(self):
-        """Take the ready messages in sequence order into the batch buffer;
-        returns (bytes, messages taken incl. lost and refused ones)."""
-        cdef size_t n
-        cdef uint64_t before = self.rx.taken
+    def apply_ready(self, double timeout, double spin, parser, list by_locate, new_book, dict rejected):
+        """One poll: wait (without the GIL) up to `timeout` seconds for the
+        next message in sequence, take every ready one (at most max_batch),
+        apply them with parser.feed_books to the books of `by_locate` (a
+        list by stock locate; new_book(index, symbol) makes one at a stock
+        directory message, the index into batch_locates), add the books'
+        refusals to `rejected`, and record each message's latency.  Returns
+        the messages applied."""
+        cdef int ready = 0
+        cdef size_t n = 0
+        cdef uint32_t i
+        cdef uint64_t t = seconds_ns(timeout), s = seconds_ns(spin)
         with nogil:
-            n = lob_rx_take(self.rx, self.out, self.cap)
-        return n, self.rx.taken - before
-
-    def batch(self, size_t nbytes):
-        """The batch buffer's first nbytes, as a memoryview (valid until the next take)."""
-        return (<unsigned char[:self.cap]>self.out)[:nbytes]
-
-    @property
-    def batch_messages(self):
-        """Messages written by the last take (those applied() will time)."""
-        return self.rx.n_arrivals
+            ready = lob_rx_wait(self.rx, t, s)
+            if ready:
+                n = lob_rx_take(self.rx, self.out, self.cap)
+        if not ready:
+            return 0
+        applied = 0
+        if n:
+            locates = [self.rx.locals[i] for i in range(self.rx.n_locals)]
+            self.batch_locates = locates
+            books = [by_locate[loc] for loc in locates]
+            counts, _ = parser.feed_books(self.view[:n], books, new_book)
+            for reason, count in counts.items():
+                rejected[reason] = rejected.get(reason, 0) + count
+            applied = self.rx.n_arrivals
+        with nogil:
+            lob_rx_applied(self.rx)
+        return applied
 
     def pending_lost(self, uint64_t end):
         """Lost markers between the next message and `end`, not taken yet
         (call after stop())."""
         return lob_rx_pending_lost(self.rx, end)
-
-    def locals(self):
-        """The stock locates of the last take, by the index that replaced them."""
-        cdef uint32_t i
-        return [self.rx.locals[i] for i in range(self.rx.n_locals)]
-
-    def applied(self):
-        """The last take is in the books: record each message's latency."""
-        with nogil:
-            lob_rx_applied(self.rx)
 
     @property
     def done(self):
@@ -335,14 +340,17 @@ def monotonic_ns():
 cdef class Sender:
     """The publisher's live and request threads (see src/lob_moldtx.h);
     lob.feed.Publisher drives it.  `data` (a bytes-like store of message
-    blocks) and `offsets` (index_messages(data)) stay referenced here."""
+    blocks), `offsets` (index_messages(data)) and the two sockets (live:
+    connected to the stream's address; req: bound to the request port) stay
+    referenced here until the threads are joined."""
     cdef lob_tx *tx
     cdef object data
     cdef object offsets
+    cdef object socks         # released only after __dealloc__ has joined the threads
     cdef const unsigned char[::1] view
     cdef const uint64_t[::1] offs
 
-    def __cinit__(self, data, offsets, int fd_live, int fd_req, bytes session, *, double rate, uint64_t start_seq,
+    def __cinit__(self, data, offsets, live, req, bytes session, *, double rate, uint64_t start_seq,
                   uint64_t end_seq, uint32_t packet_size, uint32_t max_per_packet, double drop, double reorder,
                   double duplicate, uint64_t seed, double heartbeat, double eos_interval, double linger,
                   double max_linger):
@@ -356,8 +364,9 @@ cdef class Sender:
         self.tx.data = &self.view[0] if self.view.shape[0] else NULL
         self.tx.offs = &self.offs[0]
         self.tx.n = self.offs.shape[0] - 1
-        self.tx.fd_live = fd_live
-        self.tx.fd_req = fd_req
+        self.socks = (live, req)
+        self.tx.fd_live = live.fileno()
+        self.tx.fd_req = req.fileno()
         memcpy(self.tx.session, <const char *>session, LOB_MOLD_SESSION)
         self.tx.rate = rate
         self.tx.start_seq = start_seq

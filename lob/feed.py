@@ -155,6 +155,8 @@ class FeedStats:
     blocked_s: time the receive thread waited for a full ring to drain.
     latency_ns: percentiles (p50, p99, p99.9, max, mean) of the time from a
         datagram's arrival (kernel timestamp) to its messages applied.
+    receive_ns: p50, p99, p99.9 of arrival to the receive thread reading the
+        datagram (per datagram; the rest of latency_ns is the ring and the books).
     """
 
     messages: int
@@ -179,6 +181,7 @@ class FeedStats:
     end_seq: Optional[int]
     done: bool
     latency_ns: dict
+    receive_ns: dict
 
     def summary(self) -> str:
         """`messages M, gaps G, recovered R, lost L` (the line of `lob feed listen`)."""
@@ -277,7 +280,7 @@ class Listener:
         for kind, length in MESSAGE_LENGTHS.items():
             lengths[ord(kind)] = length
         # 64-byte slots: the longest ITCH 5.0 message (50 bytes) + its length fits
-        self._rx = _feed.Receiver(sock.fileno(), ring_size=ring_size, slot_bytes=64, start_seq=start_seq,
+        self._rx = _feed.Receiver(sock, ring_size=ring_size, slot_bytes=64, start_seq=start_seq,
                                   max_batch=max_batch, itch_lengths=bytes(lengths), session=self._session,
                                   request_port=request_port, grace=float(reorder_grace),
                                   timeout=float(request_timeout),
@@ -291,7 +294,6 @@ class Listener:
         self._parser = ItchParser()
         self._by_locate: list = [None] * 65536
         self._directory: dict[int, str] = {}
-        self._batch_locates: list = []
         self._rejected: dict[str, int] = {}
         self._abandoned = 0
         self._started = False
@@ -311,7 +313,7 @@ class Listener:
 
     def _new_book(self, local, symbol):
         # feed_books sees this batch's stocks by index (see Receiver.take)
-        locate = self._batch_locates[local]
+        locate = self._rx.batch_locates[local]
         self._directory[locate] = symbol
         if self._symbols is not None and symbol not in self._symbols:
             return None
@@ -325,20 +327,8 @@ class Listener:
         applied (0 if none).  Lost and refused messages are skipped."""
         if not self._started:
             self.start()
-        if not self._rx.wait(timeout, self._spin):
-            return 0
-        nbytes, _ = self._rx.take()
-        applied = 0
-        if nbytes:
-            locates = self._batch_locates = self._rx.locals()
-            by_locate = self._by_locate
-            books = [by_locate[loc] for loc in locates]
-            rejected, _ = self._parser.feed_books(self._rx.batch(nbytes), books, self._new_book)
-            for reason, count in rejected.items():
-                self._rejected[reason] = self._rejected.get(reason, 0) + count
-            applied = self._rx.batch_messages
-        self._rx.applied()
-        return applied
+        return self._rx.apply_ready(timeout, self._spin, self._parser, self._by_locate, self._new_book,
+                                    self._rejected)
 
     def run(self, on_batch: Optional[Callable[["Listener", int], object]] = None, *,
             timeout: Optional[float] = None, idle_timeout: Optional[float] = 30.0,
@@ -417,7 +407,8 @@ class Listener:
     def last_symbols(self) -> list:
         """Symbols of the books the last batch had messages for (for callbacks)."""
         by_locate = self._by_locate
-        return [self._directory.get(loc, f"#{loc}") for loc in self._batch_locates if by_locate[loc] is not None]
+        return [self._directory.get(loc, f"#{loc}") for loc in (self._rx.batch_locates or ())
+                if by_locate[loc] is not None]
 
     @property
     def done(self) -> bool:
@@ -457,7 +448,9 @@ class Listener:
             requests=c["requests"], requested=c["requested"], malformed=c["malformed"],
             bad_messages=c["bad_messages"], rejected=dict(self._rejected), high_water=c["high_water"],
             ring_size=c["ring_size"], blocked_s=c["blocked_ns"] / 1e9, next_seq=c["next_seq"],
-            end_seq=c["eos_seq"] or None, done=self._rx.done, latency_ns=latency)
+            end_seq=c["eos_seq"] or None, done=self._rx.done, latency_ns=latency,
+            receive_ns={"p50": self._rx.receive_latency(0.5), "p99": self._rx.receive_latency(0.99),
+                        "p99.9": self._rx.receive_latency(0.999)})
 
     def summary(self) -> str:
         """`messages M, gaps G, recovered R, lost L`."""
@@ -589,7 +582,7 @@ class Publisher:
         self.request_port = req.getsockname()[1]
         self.messages = n
         self.session = session_bytes.decode("ascii").rstrip()
-        self._tx = _feed.Sender(store, offsets, live.fileno(), req.fileno(), session_bytes,
+        self._tx = _feed.Sender(store, offsets, live, req, session_bytes,
                                 rate=float(rate or 0.0), start_seq=start_seq, end_seq=end_seq,
                                 packet_size=packet_size, max_per_packet=max_per_packet, drop=drop,
                                 reorder=reorder, duplicate=duplicate, seed=seed & 0xFFFFFFFFFFFFFFFF,

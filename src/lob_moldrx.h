@@ -55,6 +55,7 @@
 #define LOB_RX_VLEN 32            /* datagrams per recvmmsg */
 #define LOB_RX_DGRAM 65536        /* bytes per datagram buffer (any UDP datagram fits) */
 #define LOB_RX_CTRL 64            /* control buffer per datagram (one timespec cmsg) */
+#define LOB_RX_MAX_JUMP (1ull << 32)  /* a sequence number further ahead than this is refused */
 
 #define LOB_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define LOB_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
@@ -390,6 +391,10 @@ static inline int lob_rx_packet(lob_rx *rx, const unsigned char *p, size_t n, ui
         LOB_ADD(rx->c.malformed[status], 1);
         return 0;
     }
+    if (rx->base_known && h.seq > rx->high + LOB_RX_MAX_JUMP) {   /* no feed skips 2**32 messages */
+        LOB_ADD(rx->c.malformed[LOB_MOLD_BAD_SEQUENCE], 1);
+        return 0;
+    }
     if (!rx->session_known) {
         memcpy(rx->session, p, LOB_MOLD_SESSION);
         __atomic_store_n(&rx->session_known, 1, __ATOMIC_RELEASE);
@@ -412,6 +417,7 @@ static inline int lob_rx_packet(lob_rx *rx, const unsigned char *p, size_t n, ui
     }
     high_before = rx->high;
     end = h.seq + h.messages;
+
     if (h.seq > high_before) {          /* everything from high to this packet is missing */
         LOB_ADD(rx->c.gaps, 1);
         LOB_ADD(rx->c.gap_messages, h.seq - high_before);

@@ -244,6 +244,7 @@ def test_malformed_datagrams_are_counted_and_skipped(itch_file, reference):
             datagram(1, msgs[0:3]) + b"\x00",                              # trailing byte
             datagram(0, msgs[0:3]),                                        # sequence 0
             SESSION + struct.pack(">QH", 1, 1) + b"\xff\xff" + b"x" * 10,  # block length past the end
+            datagram(2**40, msgs[0:3]),                                    # a jump no feed makes
         ]
         step = 20
         for k, start in enumerate(range(0, n, step)):
@@ -254,7 +255,7 @@ def test_malformed_datagrams_are_counted_and_skipped(itch_file, reference):
         assert lst.run(timeout=10, idle_timeout=3)
     stats = lst.stats()
     assert stats.malformed == {"short": 2, "wrong_session": 1, "truncated": 3, "trailing": 1,
-                               "bad_sequence": 1}
+                               "bad_sequence": 2}
     assert stats.lost == 0 and stats.messages == n and stats.bad_messages == 0
     assert_same_books(lst, reference)
 
