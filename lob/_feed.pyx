@@ -50,6 +50,7 @@ cdef extern from "lob_moldrx.h":
     ctypedef struct lob_rx:
         int fd
         uint64_t grace_ns, timeout_ns, scan_ns, spin_ns
+        int wake_on_socket
         uint32_t max_tries, max_request, max_scan, requests_per_pass
         uint16_t request_port
         int session_fixed
@@ -165,7 +166,7 @@ cdef class Receiver:
     def __cinit__(self, sock, *, uint64_t ring_size, uint64_t slot_bytes, uint64_t start_seq,
                   uint32_t max_batch, bytes itch_lengths, session=None, uint16_t request_port=0,
                   double grace=0.001, double timeout=0.02, uint32_t max_tries=250, uint32_t max_request=512,
-                  double spin=0.0):
+                  double spin=0.0, bint wake_on_socket=True):
         self.rx = <lob_rx *>calloc(1, sizeof(lob_rx))
         if self.rx == NULL:
             raise MemoryError("lob.feed: cannot allocate the receiver")
@@ -191,6 +192,7 @@ cdef class Receiver:
         self.rx.timeout_ns = seconds_ns(timeout) or 1
         self.rx.max_tries = max_tries
         self.rx.spin_ns = seconds_ns(spin)
+        self.rx.wake_on_socket = wake_on_socket
         self.rx.max_request = max_request if 0 < max_request < 65535 else 512
 
     def __dealloc__(self):
@@ -263,6 +265,14 @@ cdef class Receiver:
         """Lost markers between the next message and `end`, not taken yet
         (call after stop())."""
         return lob_rx_pending_lost(self.rx, end)
+
+    @property
+    def wake_on_socket(self):
+        return bool(self.rx.wake_on_socket)
+
+    @wake_on_socket.setter
+    def wake_on_socket(self, value):
+        self.rx.wake_on_socket = bool(value)
 
     @property
     def done(self):

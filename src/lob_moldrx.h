@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,8 +44,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #ifdef __linux__
-#include <linux/futex.h>
-#include <sys/syscall.h>
+#include <sys/eventfd.h>
 #endif
 
 #include "lob_be.h"
@@ -72,27 +72,6 @@ static inline void lob_sleep_ns(uint64_t ns) {
     ts.tv_sec = (time_t)(ns / 1000000000u);
     ts.tv_nsec = (long)(ns % 1000000000u);
     nanosleep(&ts, NULL);
-}
-
-/* Wait until *addr != val, a wake, or timeout; spurious returns are fine. */
-static inline void lob_futex_wait(uint32_t *addr, uint32_t val, uint64_t timeout_ns) {
-#ifdef __linux__
-    struct timespec ts;
-    ts.tv_sec = (time_t)(timeout_ns / 1000000000u);
-    ts.tv_nsec = (long)(timeout_ns % 1000000000u);
-    syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
-#else
-    (void)addr; (void)val;
-    lob_sleep_ns(timeout_ns < 50000 ? timeout_ns : 50000);
-#endif
-}
-
-static inline void lob_futex_wake(uint32_t *addr) {
-#ifdef __linux__
-    syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-#else
-    (void)addr;
-#endif
 }
 
 static inline void lob_cpu_relax(void) {
@@ -124,6 +103,7 @@ typedef struct {
     int fd;
     uint64_t grace_ns, timeout_ns, scan_ns;
     uint64_t spin_ns;                   /* busy-poll the socket this long after the last datagram */
+    int wake_on_socket;                 /* the sleeping consumer also wakes on the socket (lob_rx_wait) */
     uint32_t max_tries, max_request, max_scan, requests_per_pass;
     uint16_t request_port;              /* host order; used with the stream's source address */
     int session_fixed;
@@ -138,8 +118,8 @@ typedef struct {
     uint64_t stored;                    /* messages and lost markers the receiver has stored */
     lob_rx_counts c;
     int stop, error;
-    uint32_t wake;                      /* futex word: bumped when the consumer may go on */
-    int waiting;                        /* the consumer sleeps on `wake` */
+    int efd;                            /* eventfd the receive thread writes to wake the consumer (-1: none) */
+    int waiting;                        /* the consumer sleeps */
     /* receiver-private */
     struct sockaddr_storage req_addr;
     socklen_t req_len;
@@ -173,6 +153,11 @@ static inline int lob_rx_init(lob_rx *rx, int fd, uint64_t ring_size, uint64_t s
     uint32_t i;
     memset(rx, 0, sizeof(*rx));
     rx->fd = fd;
+#ifdef __linux__
+    rx->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+#else
+    rx->efd = -1;
+#endif
     if (lob_ring_init(&rx->ring, ring_size, slot_bytes, start_seq) != 0)
         return -1;
     rx->base_known = start_seq != 0;
@@ -199,6 +184,9 @@ static inline int lob_rx_init(lob_rx *rx, int fd, uint64_t ring_size, uint64_t s
 }
 
 static inline void lob_rx_free(lob_rx *rx) {
+    if (rx->efd >= 0)
+        close(rx->efd);
+    rx->efd = -1;
     lob_ring_free(&rx->ring);
     free(rx->msgs);
     free(rx->iov);
@@ -217,11 +205,10 @@ static inline void lob_rx_free(lob_rx *rx) {
 /* ---- receive thread ---------------------------------------------------- */
 
 static inline void lob_rx_wake_consumer(lob_rx *rx) {
+    uint64_t one = 1;
     __atomic_thread_fence(__ATOMIC_SEQ_CST);      /* the stores before it, then read `waiting` */
-    if (__atomic_load_n(&rx->waiting, __ATOMIC_RELAXED)) {
-        __atomic_add_fetch(&rx->wake, 1, __ATOMIC_SEQ_CST);
-        lob_futex_wake(&rx->wake);
-    }
+    if (__atomic_load_n(&rx->waiting, __ATOMIC_RELAXED) && rx->efd >= 0)
+        (void)!write(rx->efd, &one, sizeof(one));
 }
 
 static inline void lob_rx_request(lob_rx *rx, uint64_t seq, uint32_t count) {
@@ -557,8 +544,8 @@ static inline void lob_rx_stop(lob_rx *rx) {
         pthread_join(rx->thread, NULL);
         rx->started = 0;
     }
-    __atomic_add_fetch(&rx->wake, 1, __ATOMIC_SEQ_CST);
-    lob_futex_wake(&rx->wake);
+    __atomic_store_n(&rx->waiting, 1, __ATOMIC_SEQ_CST);
+    lob_rx_wake_consumer(rx);
 }
 
 /* ---- consumer side ----------------------------------------------------- */
@@ -585,11 +572,18 @@ static inline int lob_rx_done(lob_rx *rx) {
 }
 
 /* Wait up to timeout_ns (spinning the first spin_ns) for the next message in
- * sequence; 1 when one is ready, 0 on time-out, end of session reached or stop. */
+ * sequence; 1 when one is ready, 0 on time-out, end of session reached or stop.
+ *
+ * The consumer sleeps on the socket as well as on the receive thread's
+ * eventfd: a datagram wakes both threads at once, and the consumer spins
+ * briefly for the receive thread to store it, instead of waking only once
+ * the receive thread has (two wake-ups in a row).  A datagram that brings
+ * nothing in sequence (heartbeat, duplicate, a hole) ends that for the rest
+ * of the call: then only the eventfd wakes the consumer. */
 static inline int lob_rx_wait(lob_rx *rx, uint64_t timeout_ns, uint64_t spin_ns) {
     lob_ring *r = &rx->ring;
-    uint64_t t0, now, left;
-    uint32_t seen;
+    uint64_t t0, now, left, step, t1;
+    int watch_socket = rx->wake_on_socket;
     if (lob_ring_ready(r, r->base))
         return 1;
     if (timeout_ns == 0)
@@ -610,11 +604,38 @@ static inline int lob_rx_wait(lob_rx *rx, uint64_t timeout_ns, uint64_t spin_ns)
             continue;
         }
         left = timeout_ns - (now - t0);
-        seen = __atomic_load_n(&rx->wake, __ATOMIC_SEQ_CST);
+        step = left < 10000000u ? left : 10000000u;
         __atomic_store_n(&rx->waiting, 1, __ATOMIC_SEQ_CST);
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        if (!lob_ring_ready(r, lob_ring_base(r)))
-            lob_futex_wait(&rx->wake, seen, left < 10000000 ? left : 10000000);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);   /* publish `waiting`, then look at the ring */
+        if (!lob_ring_ready(r, lob_ring_base(r)) && !__atomic_load_n(&rx->stop, __ATOMIC_ACQUIRE)) {
+#ifdef __linux__
+            if (rx->efd >= 0) {
+                struct pollfd p[2];
+                struct timespec ts;
+                uint64_t drained;
+                p[0].fd = rx->efd;
+                p[0].events = POLLIN;
+                p[0].revents = 0;
+                p[1].fd = rx->fd;
+                p[1].events = POLLIN;
+                p[1].revents = 0;
+                ts.tv_sec = (time_t)(step / 1000000000u);
+                ts.tv_nsec = (long)(step % 1000000000u);
+                if (ppoll(p, watch_socket ? 2 : 1, &ts, NULL) > 0) {
+                    if (p[0].revents & POLLIN)
+                        (void)!read(rx->efd, &drained, sizeof(drained));
+                    if (watch_socket && (p[1].revents & POLLIN)) {
+                        t1 = lob_clock_ns(CLOCK_MONOTONIC);
+                        while (!lob_ring_ready(r, lob_ring_base(r)) && lob_clock_ns(CLOCK_MONOTONIC) - t1 < 100000u)
+                            sched_yield();     /* the receive thread may be waiting for this CPU */
+                        if (!lob_ring_ready(r, lob_ring_base(r)))
+                            watch_socket = 0;
+                    }
+                }
+            } else
+#endif
+                lob_sleep_ns(step < 50000u ? step : 50000u);
+        }
         __atomic_store_n(&rx->waiting, 0, __ATOMIC_RELAXED);
     }
 }
