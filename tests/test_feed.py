@@ -326,6 +326,26 @@ def test_unanswered_gap_is_given_up_and_counted_lost(itch_file):
     assert lst.summary() == "messages 46, gaps 1, recovered 0, lost 4"
 
 
+def test_stop_before_the_end_counts_the_missing_as_lost(itch_file):
+    """Stopping early (what `lob feed listen` does after its time-out) applies
+    what is ready and counts every message known to exist and not applied as
+    lost; a message given up earlier is not counted twice."""
+    msgs = messages_of(itch_file)[:40]
+    with Listener(0, free_port(), session=SESSION, request_timeout=0.01, give_up=0.05) as lst, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+        to = ("127.0.0.1", lst.port)
+        tx.sendto(datagram(1, msgs[:10]), to)
+        tx.sendto(datagram(12, msgs[11:20]), to)          # 11 is missing: given up after 0.05 s
+        wait_for(lambda: lst.poll(0.01) >= 0 and lst.next_seq == 21, 5, "the first 20 messages")
+        tx.sendto(datagram(41, [], count=0), to)          # a heartbeat: 21..40 exist
+        wait_for(lambda: lst.stats().packets == 3, 5, "the heartbeat")
+        assert not lst.run(timeout=0.2, idle_timeout=5)
+        lst.stop(give_up=True)
+    stats = lst.stats()
+    assert not stats.done and stats.messages == 19 and stats.lost == 1 + 20
+    assert lst.summary() == "messages 19, gaps 2, recovered 0, lost 21"
+
+
 def test_callback_sees_every_message_and_the_books(itch_file):
     n = len(messages_of(itch_file))
     seen = []
