@@ -258,10 +258,14 @@ class Listener:
             self.rcvbuf = _set_buffer(sock, _SO_RCVBUFFORCE, socket.SO_RCVBUF, rcvbuf)
             if _SO_TIMESTAMPNS is not None:
                 sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+            # a multicast listener binds the port on every address: the answers to its
+            # requests come back unicast to the same socket (MoldUDP64's one-socket design)
+            where = (("0.0.0.0" if family == socket.AF_INET else "::"),) + tuple(addr[1:]) if group.is_multicast \
+                else addr
             try:
-                sock.bind(addr)
+                sock.bind(where)
             except OSError as exc:
-                raise OSError(exc.errno, f"cannot bind UDP {addr[0]}:{port}: {exc.strerror}") from None
+                raise OSError(exc.errno, f"cannot bind UDP {where[0]}:{port}: {exc.strerror}") from None
             if group.is_multicast:
                 if family == socket.AF_INET:
                     mreq = socket.inet_aton(addr[0]) + socket.inet_aton(interface)
