@@ -298,6 +298,7 @@ class Listener:
         self._parser = ItchParser()
         self._by_locate: list = [None] * 65536
         self._directory: dict[int, str] = {}
+        self._by_symbol: dict = {}
         self._rejected: dict[str, int] = {}
         self._abandoned = 0
         self._started = False
@@ -323,6 +324,7 @@ class Listener:
             return None
         book = self._book_class(allow_cross=self._allow_cross)
         self._by_locate[locate] = book
+        self._by_symbol[symbol] = book
         return book
 
     def poll(self, timeout: float = 0.0) -> int:
@@ -391,16 +393,16 @@ class Listener:
     # -- reading ----------------------------------------------------------
     @property
     def books(self) -> dict:
-        """{symbol: OrderBook} of every stock seen so far (live objects)."""
-        return {self._directory.get(loc, f"#{loc}"): book
-                for loc, book in enumerate(self._by_locate) if book is not None}
+        """{symbol: OrderBook} of every stock seen so far (a new dict of the
+        live books, each made at its stock directory message)."""
+        return dict(self._by_symbol)
 
     def book(self, symbol: str):
         """The OrderBook of `symbol`; KeyError if the feed has not named it."""
-        for loc, name in self._directory.items():
-            if name == symbol and self._by_locate[loc] is not None:
-                return self._by_locate[loc]
-        raise KeyError(f"no book for symbol {symbol!r} (yet)")
+        try:
+            return self._by_symbol[symbol]
+        except KeyError:
+            raise KeyError(f"no book for symbol {symbol!r} (yet)") from None
 
     @property
     def directory(self) -> dict:
