@@ -71,11 +71,35 @@ def feed_once(path, *, rate=None, ring_size=1 << 18, max_batch=4096, timeout=120
     return elapsed, stats
 
 
-def feed_latency(path, *, rate=100_000, seconds=3.0, max_per_packet=0, spin=0.0, warmup=0.1):
+class realtime:
+    """SCHED_FIFO for this thread (and the threads it starts, which inherit
+    it) while in the block, when the system allows it (root): what a feed
+    handler does on a shared machine.  `active` says whether it applied."""
+
+    def __init__(self, enabled=True, priority=10):
+        self.enabled, self.priority, self.active = enabled, priority, False
+
+    def __enter__(self):
+        if self.enabled and hasattr(os, "sched_setscheduler"):
+            try:
+                self.saved = (os.sched_getscheduler(0), os.sched_getparam(0))
+                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(self.priority))
+                self.active = True
+            except OSError:
+                pass
+        return self
+
+    def __exit__(self, *exc):
+        if self.active:
+            os.sched_setscheduler(0, self.saved[0], self.saved[1])
+
+
+def feed_latency(path, *, rate=100_000, seconds=3.0, max_per_packet=0, spin=0.0, warmup=0.1, rt=False):
     """Latency percentiles (ns) of the messages of `seconds` of the file
-    published at `rate` msg/s, after a warm-up fraction."""
+    published at `rate` msg/s, after a warm-up fraction.  rt: every thread
+    of the run under SCHED_FIFO (see realtime)."""
     n = int(rate * seconds)
-    with Listener(0, free_port(), spin=spin) as lst, \
+    with realtime(rt) as prio, Listener(0, free_port(), spin=spin) as lst, \
             Publisher(path, lst.port, lst.request_port, rate=rate, max_per_packet=max_per_packet,
                       end_seq=n + 1, linger=0.2):
         t0 = time.monotonic()
@@ -87,15 +111,24 @@ def feed_latency(path, *, rate=100_000, seconds=3.0, max_per_packet=0, spin=0.0,
                 warm = True
         stats = lst.stats()
         quantiles = {q: lst.latency(q) for q in (0.5, 0.9, 0.99, 0.999)}
+    if rt and not prio.active:
+        return None
     if stats.next_seq <= n or stats.lost:
         raise RuntimeError(f"latency run incomplete: {stats}")
     return {"p50": quantiles[0.5], "p90": quantiles[0.9], "p99": quantiles[0.99], "p99.9": quantiles[0.999],
             "max": stats.latency_ns["max"], "count": stats.latency_ns["count"], "gaps": stats.gaps}
 
 
-def recv_floor_latency(path, *, rate=100_000, seconds=3.0, max_per_packet=0, warmup=0.1):
+def recv_floor_latency(path, *, rate=100_000, seconds=3.0, max_per_packet=0, warmup=0.1, rt=False):
     """The baseline: kernel receive timestamp -> a plain Python recvmsg loop
     holding the datagram (no parsing), same publisher, same rate (ns)."""
+    with realtime(rt) as prio:
+        if rt and not prio.active:
+            return None
+        return _recv_floor(path, rate, seconds, max_per_packet, warmup)
+
+
+def _recv_floor(path, rate, seconds, max_per_packet, warmup):
     n = int(rate * seconds)
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
@@ -153,14 +186,23 @@ def main(argv=None):
               f"live feed, 0 lost: {n / g / 1e6:.2f} M msg/s ({g / n * 1e9:.0f} ns/msg, {g / f:.1f}x the floor; "
               f"best round {n / min(feed) / 1e6:.2f} M msg/s); last round: gaps {stats.gaps}, recovered "
               f"{stats.recovered}, ring high-water {stats.high_water}, blocked {stats.blocked_s:.2f} s")
-        for mpp in (0, 4):
-            ours = feed_latency(path, seconds=args.seconds, max_per_packet=mpp)
-            base = recv_floor_latency(path, seconds=args.seconds, max_per_packet=mpp)
-            label = "full packets" if mpp == 0 else f"{mpp} msgs/packet"
-            print(f"latency at 100k msg/s, {label}: feed p50 {ours['p50'] / 1e3:.1f} us, p99 "
-                  f"{ours['p99'] / 1e3:.1f} us, p99.9 {ours['p99.9'] / 1e3:.1f} us | python recvmsg floor "
-                  f"p50 {base['p50'] / 1e3:.1f} us, p99 {base['p99'] / 1e3:.1f} us, p99.9 "
-                  f"{base['p99.9'] / 1e3:.1f} us")
+        for rate in (1_000_000, 2_000_000):   # paced: does the listener keep up, ring nearly empty?
+            elapsed, stats = feed_once(path, rate=rate)
+            print(f"paced at {rate / 1e6:.0f}M msg/s: applied {n / elapsed / 1e6:.2f} M msg/s, 0 lost, gaps "
+                  f"{stats.gaps}, ring high-water {stats.high_water:,} of {stats.ring_size:,}, latency p50 "
+                  f"{stats.latency_ns['p50'] / 1e3:.0f} us, p99 {stats.latency_ns['p99'] / 1e3:.0f} us")
+        for rt in (False, True):
+            for mpp in (0, 4):
+                ours = feed_latency(path, seconds=args.seconds, max_per_packet=mpp, rt=rt)
+                base = recv_floor_latency(path, seconds=args.seconds, max_per_packet=mpp, rt=rt)
+                if ours is None or base is None:
+                    print("latency under SCHED_FIFO: not permitted here, skipped")
+                    break
+                label = ("full packets" if mpp == 0 else f"{mpp} msgs/packet") + (", SCHED_FIFO" if rt else "")
+                print(f"latency at 100k msg/s, {label}: feed p50 {ours['p50'] / 1e3:.1f} us, p99 "
+                      f"{ours['p99'] / 1e3:.1f} us, p99.9 {ours['p99.9'] / 1e3:.1f} us | python recvmsg floor "
+                      f"p50 {base['p50'] / 1e3:.1f} us, p99 {base['p99'] / 1e3:.1f} us, p99.9 "
+                      f"{base['p99.9'] / 1e3:.1f} us")
 
 
 if __name__ == "__main__":
