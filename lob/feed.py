@@ -283,18 +283,21 @@ class Listener:
         lengths = bytearray(256)
         for kind, length in MESSAGE_LENGTHS.items():
             lengths[ord(kind)] = length
-        # 64-byte slots: the longest ITCH 5.0 message (50 bytes) + its length fits
-        self._rx = _feed.Receiver(sock, ring_size=ring_size, slot_bytes=64, start_seq=start_seq,
-                                  max_batch=max_batch, itch_lengths=bytes(lengths), session=self._session,
-                                  request_port=request_port, grace=float(reorder_grace),
-                                  timeout=float(request_timeout),
-                                  max_tries=max(1, math.ceil(give_up / request_timeout)), spin=float(spin))
-        if request_host is not None:
-            rfamily, raddr = _resolve(request_host, request_port)
-            if rfamily != family:
-                sock.close()
-                raise ValueError(f"request_host {request_host!r} is not of the stream's address family")
-            self._rx.set_request_address(rfamily, raddr[0], request_port)
+        try:
+            # 64-byte slots: the longest ITCH 5.0 message (50 bytes) + its length fits
+            self._rx = _feed.Receiver(sock, ring_size=ring_size, slot_bytes=64, start_seq=start_seq,
+                                      max_batch=max_batch, itch_lengths=bytes(lengths), session=self._session,
+                                      request_port=request_port, grace=float(reorder_grace),
+                                      timeout=float(request_timeout),
+                                      max_tries=max(1, math.ceil(give_up / request_timeout)), spin=float(spin))
+            if request_host is not None:
+                rfamily, raddr = _resolve(request_host, request_port)
+                if rfamily != family:
+                    raise ValueError(f"request_host {request_host!r} is not of the stream's address family")
+                self._rx.set_request_address(rfamily, raddr[0], request_port)
+        except BaseException:
+            sock.close()
+            raise
         self._parser = ItchParser()
         self._by_locate: list = [None] * 65536
         self._directory: dict[int, str] = {}
@@ -302,14 +305,15 @@ class Listener:
         self._rejected: dict[str, int] = {}
         self._abandoned = 0
         self._started = False
+        self._stopped = False
         self._closed = False
         self._start_ns = 0
 
     # -- running ----------------------------------------------------------
     def start(self) -> "Listener":
         """Start the receive thread (poll and run do it when needed)."""
-        if self._closed:
-            raise RuntimeError("this Listener is closed")
+        if self._closed or self._stopped:
+            raise RuntimeError("this Listener is stopped; make a new one to listen again")
         if not self._started:
             self._rx.start()
             self._started = True
@@ -331,7 +335,7 @@ class Listener:
         """Apply the messages ready in sequence order (at most max_batch),
         waiting up to `timeout` seconds for the first; returns how many were
         applied (0 if none).  Lost and refused messages are skipped."""
-        if not self._started:
+        if not self._started and not self._stopped:
             self.start()
         return self._rx.apply_ready(timeout, self._spin, self._parser, self._by_locate, self._new_book,
                                     self._rejected)
@@ -367,6 +371,7 @@ class Listener:
         `lob feed listen` does when it stops before the end of session)."""
         if self._started:
             self._rx.stop()
+        self._stopped = True
         if give_up:
             for _ in range(self._rx.ring_size // self._max_batch + 2):   # apply what is ready
                 if not self._rx.wait(0):
