@@ -204,7 +204,8 @@ class Listener:
     allow_cross: passed to each OrderBook (venues' books may lock briefly).
     start_seq: the first sequence number wanted (1: the whole session, so a
         late join recovers the start by requests; 0: from the first packet).
-    ring_size: messages the ring holds (rounded up to a power of two).
+    ring_size: messages the ring holds (rounded up to a power of two; 112
+        bytes each, so the default 2**18 is 29 MB).
     max_batch: most messages applied per poll (<= 65535).
     reorder_grace, request_timeout, give_up (seconds): a hole is requested
         once open for reorder_grace, again every request_timeout, and given
@@ -234,8 +235,8 @@ class Listener:
         if isinstance(start_seq, bool) or not isinstance(start_seq, int) or start_seq < 0:
             raise ValueError(f"start_seq must be an int >= 0, got {start_seq!r}")
         _positive("ring_size", ring_size, integer=True)
-        if not 16 <= ring_size <= 1 << 28:
-            raise ValueError(f"ring_size must be in 16..2**28 messages, got {ring_size}")
+        if not 16 <= ring_size <= 1 << 24:     # 112 bytes a slot: 2**24 is 1.9 GB
+            raise ValueError(f"ring_size must be in 16..2**24 messages, got {ring_size}")
         _positive("max_batch", max_batch, integer=True)
         if max_batch > 65535:
             raise ValueError(f"max_batch must be <= 65535, got {max_batch}")
@@ -260,8 +261,10 @@ class Listener:
                 sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
             # a multicast listener binds the port on every address: the answers to its
             # requests come back unicast to the same socket (MoldUDP64's one-socket design)
-            where = (("0.0.0.0" if family == socket.AF_INET else "::"),) + tuple(addr[1:]) if group.is_multicast \
-                else addr
+            if group.is_multicast:
+                where = ("0.0.0.0" if family == socket.AF_INET else "::",) + tuple(addr[1:])
+            else:
+                where = addr
             try:
                 sock.bind(where)
             except OSError as exc:
