@@ -24,6 +24,7 @@ MODULES = {
     "lob._itch": HOT,
     "lob._dbn": HOT,
     "lob._engine": HOT,
+    "lob._feed": HOT,
     "lob._floor": {"language_level": 3},
 }
 
@@ -36,6 +37,10 @@ else:
     # dispatch (apply_one) once the book's inline methods are in it, and
     # the call costs ~3 ns/event in OrderBook.apply (bench/compare.py).
     MACROS = [("CYTHON_INLINE", "inline __attribute__((always_inline))")]
+# lob._feed runs pthreads on POSIX sockets (recvmmsg on Linux); not built on Windows
+LINK_ARGS = {"lob._feed": ["-pthread"]}
+if sys.platform == "win32":
+    del MODULES["lob._feed"]
 
 
 def extension(name: str) -> Extension:
@@ -46,6 +51,7 @@ def extension(name: str) -> Extension:
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")] + (
             MACROS if MODULES[name] is HOT else []),
         extra_compile_args=COMPILE_ARGS,
+        extra_link_args=LINK_ARGS.get(name, []),
     )
 
 

@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 import lob
 from lob.errors import LobError, error
+import lob.feed_cli
 from lob.kinds import ADD, CANCEL, CLEAR, EXECUTE, MODIFY, REDUCE, TRADE
 from lob.replay import FEATURE_SUFFIXES, price_unit
 
@@ -531,6 +532,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Runs bench/compare.py of the source checkout; arguments go to it (see --help there: "
                     "--events, --rounds, --peers, --quick, --out).", add_help=False)
     p_bench.set_defaults(func=bench)
+    lob.feed_cli.register(sub)
     p_version = sub.add_parser("version", help="print the version")
     p_version.set_defaults(func=lambda args: print(lob.__version__) or 0)
     return parser
