@@ -13,6 +13,7 @@ def apply_events(
     record: bool = True,
     on_error: str = "raise",
     out: npt.NDArray[np.void] | None = None,
+    signals: bool = False,
 ) -> npt.NDArray[np.void] | None: ...
 def book_table(books: list[OrderBook | None]) -> tuple[npt.NDArray[np.uintp], list[OrderBook]]: ...
 def apply_routed(

@@ -1,4 +1,5 @@
 """Type stubs of lob._feed (the C side of lob.feed: MoldUDP64 receive thread and ring, publisher)."""
+from typing_extensions import disjoint_base  # compiled classes have their own layout
 import socket
 from typing import Any, Callable, Optional
 
@@ -13,11 +14,14 @@ MALFORMED: tuple[str, ...]
 def index_messages(data: bytes | bytearray | memoryview) -> tuple[Optional[npt.NDArray[np.uint64]], Optional[int]]: ...
 def monotonic_ns() -> int: ...
 
+@disjoint_base
 class Receiver:
     batch_locates: Optional[list[int]]
     def __init__(self, sock: socket.socket, *, ring_size: int, slot_bytes: int, start_seq: int, max_batch: int,
                  itch_lengths: bytes, session: Optional[bytes] = None, request_port: int = 0, grace: float = 0.001,
-                 timeout: float = 0.02, max_tries: int = 250, max_request: int = 512, spin: float = 0.0) -> None: ...
+                 timeout: float = 0.02, max_tries: int = 250, max_request: int = 512, spin: float = 0.0,
+                 wake_on_socket: bool = True) -> None: ...
+    wake_on_socket: bool
     def set_request_address(self, family: int, ip: str, port: int) -> None: ...
     def start(self) -> None: ...
     def stop(self) -> None: ...
@@ -48,6 +52,7 @@ class Receiver:
     def latency_max(self) -> int: ...
     def reset_latency(self) -> None: ...
 
+@disjoint_base
 class Sender:
     def __init__(self, data: Any, offsets: npt.NDArray[np.uint64], live: socket.socket, req: socket.socket,
                  session: bytes, *, rate: float, start_seq: int, end_seq: int, packet_size: int,

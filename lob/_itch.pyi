@@ -1,4 +1,5 @@
 """Type stubs of lob._itch (the NASDAQ TotalView-ITCH 5.0 parser)."""
+from typing_extensions import disjoint_base  # compiled classes have their own layout
 from typing import Callable
 
 import numpy as np
@@ -9,6 +10,7 @@ from lob._book import OrderBook
 MESSAGE_LENGTHS: dict[str, int]
 REASONS: dict[int, str]
 
+@disjoint_base
 class ItchParser:
     """Feed ITCH 5.0 bytes in chunks of any size (see lob.io.itch)."""
 
@@ -16,6 +18,10 @@ class ItchParser:
     system_events: list[tuple[int, str]]
     trading_actions: list[tuple[int, int, str, str]]
     crosses: list[tuple[int, int, int, int, str]]
+    source: str
+    def __init__(self, source: str = "<bytes>") -> None: ...
+    @property
+    def failed(self) -> bool: ...
     @property
     def offset(self) -> int: ...
     @property

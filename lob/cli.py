@@ -433,6 +433,7 @@ def lobster_check(args: argparse.Namespace) -> int:
     result = check_lobster(args.message_csv, args.orderbook_csv, max_mismatches=args.show)
     elapsed = time.perf_counter() - start
     stream = result.stream
+    assert stream is not None       # a non-empty pair always has one
     print(f"{args.message_csv}: {result.total:,} rows, {result.levels} levels a side, replayed in {elapsed:.3f} s "
           f"({len(stream.events):,} events: row 0 seeded, the messages, {result.resynced_levels:,} levels that "
           f"entered the window sized from the file"
@@ -585,8 +586,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             warnings.showwarning = _warning_line
         try:
             for name in INPUT_ARGUMENTS:
-                if getattr(args, name, None):
-                    _check_input(pathlib.Path(getattr(args, name)))
+                value = getattr(args, name, None)
+                if value and not (name == "orderbook" and value.lower() == "none"):   # --orderbook none: messages alone
+                    _check_input(pathlib.Path(value))
             return int(args.func(args) or 0)
         except BrokenPipeError:   # `lob demo | head`: the reader left, nothing to report
             sys.stderr.close()

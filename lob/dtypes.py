@@ -1,4 +1,6 @@
 """NumPy structured dtypes of lobcore's arrays."""
+from typing import Any
+
 import numpy as np
 
 __all__ = ["EVENT_DTYPE", "FEATURE_DTYPE", "SIGNAL_FIELDS", "FILL_DTYPE", "ORDER_DTYPE", "REPORT_DTYPE", "SELF_TRADE_DTYPE", "feature_dtype"]
@@ -48,7 +50,7 @@ def feature_dtype(depth: int = 0, signals: bool = False, ofi_levels: int = 1) ->
         raise ValueError(f"depth must be >= 0, got {depth}")
     if not 1 <= ofi_levels <= 10:
         raise ValueError(f"ofi_levels must be 1 to 10, got {ofi_levels}")
-    fields = [
+    fields: list[tuple[Any, ...]] = [
         ("ts", "<i8"),
         ("best_bid", "<i8"),
         ("best_bid_qty", "<i8"),

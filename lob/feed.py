@@ -54,7 +54,7 @@ from lob.errors import error
 try:
     from lob import _feed
 except ImportError as exc:   # not built on this platform (Windows)
-    _feed = None
+    _feed = None  # type: ignore[assignment]   # every use checks _IMPORT_ERROR first
     _IMPORT_ERROR = exc
 
 __all__ = ["Listener", "Publisher", "FeedStats", "TOP_HEADER", "parse_session"]

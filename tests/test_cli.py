@@ -35,14 +35,14 @@ def test_version_and_python_m_lob_and_broken_pipe():
 
 
 def test_replay_lobster_seeded_with_features_in_dollars(tmp_path):
-    events, msg, _ = write_lobster_pair(tmp_path)
+    events, msg, orderbook = write_lobster_pair(tmp_path)
     out_file = tmp_path / "features.npy"
     proc = run_lob("replay", msg, "--depth", "2", "--features", out_file)
     assert proc.returncode == 0, proc.stderr
     assert "seeded from X_orderbook_5.csv row 0" in proc.stdout and "rejected      none" in proc.stdout
     assert f"features      {out_file}" in proc.stdout
     features = np.load(out_file)
-    assert len(features) == len(lob.io.read_lobster_stream(msg, book).events) and features.dtype == lob.feature_dtype(2)
+    assert len(features) == len(lob.io.read_lobster_stream(msg, orderbook).events) and features.dtype == lob.feature_dtype(2)
     reference = lob.OrderBook().apply(events, depth=2)
     assert features[-1]["bid_qty"].tolist() == reference[-1]["bid_qty"].tolist()
     # prices: LOBSTER's integers are dollars x 10,000; the summary shows dollars, the file the integers
@@ -152,7 +152,7 @@ def test_replay_dbn_instrument_choice():
     pytest.importorskip("zstandard")
     assert run_lob("replay", DBN_SAMPLE, "--symbol", "5602").returncode == 0
     proc = run_lob("replay", DBN_SAMPLE, "--symbol", "1")
-    assert proc.returncode == 1 and "no MBO records for instrument 1" in proc.stderr
+    assert proc.returncode == 1 and "instrument_id=1 is not in" in proc.stderr and "5602" in proc.stderr
 
 
 def test_replay_features_parquet_lobster(tmp_path):

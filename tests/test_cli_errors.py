@@ -70,7 +70,7 @@ def test_a_csv_with_the_wrong_columns(files):
 
 
 def test_a_csv_with_a_non_numeric_field(files):
-    assert_refused(run_lob("replay", files.non_numeric), "letters.csv", "line 11", "not a number")
+    assert_refused(run_lob("replay", files.non_numeric), "letters.csv", "line 11", "is not an integer")
 
 
 def test_format_itch_on_a_csv(files):
@@ -80,7 +80,7 @@ def test_format_itch_on_a_csv(files):
 
 def test_format_dbn_on_itch_and_on_noise(files):
     assert_refused(run_lob("replay", files.itch, "--format", "dbn"), "day.itch", "not Databento DBN")
-    assert_refused(run_lob("replay", files.binary, "--format", "dbn"), "noise.bin", "not a readable DBN file")
+    assert_refused(run_lob("replay", files.binary, "--format", "dbn"), "noise.bin", "not a DBN file")
 
 
 @pytest.mark.parametrize("suffix", [".itch", ".csv", ".dbn.zst"])

@@ -40,7 +40,7 @@ def iter_itch(path: PathLike, chunk_size: int = CHUNK, parser: Optional[ItchPars
     than memory replay chunk by chunk.  Pass your own ItchParser to read its
     directory and records as the stream goes.  A truncated or corrupt file
     raises ValueError naming the byte offset and the message type."""
-    parser = ItchParser(source=os.fspath(path)) if parser is None else parser
+    parser = ItchParser(source=os.fsdecode(path)) if parser is None else parser
     with _open(path) as f:
         while True:
             chunk = f.read(chunk_size)
@@ -57,7 +57,7 @@ def read_itch(path: PathLike, symbols: Optional[Iterable[str]] = None, *,
     names) keeps only those stocks.  A stock whose directory message (R) is
     missing is named '#<locate>'.  Pass an ItchParser to keep its directory,
     system events, trading actions, crosses and counts."""
-    parser = ItchParser(source=os.fspath(path)) if parser is None else parser
+    parser = ItchParser(source=os.fsdecode(path)) if parser is None else parser
     wanted = None if symbols is None else set(symbols)
     parts: dict[str, list[npt.NDArray[np.void]]] = {}
     for events, locates in iter_itch(path, parser=parser):
@@ -87,7 +87,7 @@ def replay_itch(path: PathLike, symbols: Optional[Iterable[str]] = None, *, pars
     stock's first order."""
     from lob import OrderBook
 
-    parser = ItchParser(source=os.fspath(path)) if parser is None else parser
+    parser = ItchParser(source=os.fsdecode(path)) if parser is None else parser
     wanted = None if symbols is None else set(symbols)
     by_locate: list[Optional[OrderBook]] = [None] * 65536      # stock locates are 16-bit
 
