@@ -286,7 +286,8 @@ def replay_file(args: argparse.Namespace) -> int:
         halts = f", {len(messages.halts):,} halts" if len(messages.halts) else ""
         how = (f"the pair with {orderbook.name}" if orderbook is not None
                else "the message file alone" + (" (--orderbook none)" if alone else " (no orderbook file beside it)"))
-        result = replay(stream.events, lob.OrderBook(), depth=args.depth, features_path=features)
+        result = replay(stream.events, new_book(args), depth=args.depth, signals=args.signals,
+                        features_path=features)
         print(result.summary(f"{path.name}: LOBSTER, {rows:,} message rows{halts}, {len(stream.events):,} events "
                              f"({how}; read in {read_s:.3f} s)",
                              unit=price_unit(stream.events["price"], *LOBSTER_PRICES)))
@@ -359,7 +360,8 @@ def _replay_itch(args: argparse.Namespace, path: pathlib.Path, features: Optiona
     if not books:
         print("  no order events (only directory and system messages)")
         if features:
-            with FeatureWriter(features, args.depth, 0, symbols=True):
+            with FeatureWriter(features, args.depth, 0, symbols=True, signals=args.signals,
+                               ofi_levels=args.ofi_levels):
                 pass
             _features_line(features)
         return 0
@@ -367,18 +369,20 @@ def _replay_itch(args: argparse.Namespace, path: pathlib.Path, features: Optiona
     shown = busiest[: 1 if args.symbol else 10]
     if features:
         rows = sum(len(e) for e in books.values())
-        with FeatureWriter(features, args.depth, rows, symbols=not args.symbol) as writer:
+        with FeatureWriter(features, args.depth, rows, symbols=not args.symbol, signals=args.signals,
+                           ofi_levels=args.ofi_levels) as writer:
             results = {}
             for symbol in sorted(books):        # the file: stock by stock, in symbol order
-                result = replay(books[symbol], depth=args.depth, features=writer, symbol=symbol,
-                                unit=price_unit(books[symbol]["price"], *ITCH_PRICES))
+                result = replay(books[symbol], new_book(args), depth=args.depth, signals=args.signals,
+                                features=writer, symbol=symbol, unit=price_unit(books[symbol]["price"], *ITCH_PRICES))
                 if symbol in shown:
                     results[symbol] = result
         for symbol in shown:
             print(results[symbol].summary(f"{symbol}: {len(books[symbol]):,} events"))
     else:
         for symbol in shown:
-            result = replay(books[symbol], depth=args.depth, unit=price_unit(books[symbol]["price"], *ITCH_PRICES))
+            result = replay(books[symbol], new_book(args), depth=args.depth, signals=args.signals,
+                            unit=price_unit(books[symbol]["price"], *ITCH_PRICES))
             print(result.summary(f"{symbol}: {len(books[symbol]):,} events"))
     if not args.symbol and len(busiest) > 10:
         print(f"  ... and {len(busiest) - 10:,} more stocks (--symbol S for one)")
@@ -417,8 +421,8 @@ def _replay_dbn(args: argparse.Namespace, path: pathlib.Path, features: Optional
             f" for instrument {instrument}" if instrument is not None else ""))
     priced = np.isin(events["kind"], (ADD, MODIFY, TRADE))
     # a venue's book may lock or cross between the records of one exchange event
-    result = replay(events, lob.OrderBook(allow_cross=True), depth=args.depth, features_path=features,
-                    unit=price_unit(events["price"][priced], *DBN_PRICES))
+    result = replay(events, new_book(args, allow_cross=True), depth=args.depth, signals=args.signals,
+                    features_path=features, unit=price_unit(events["price"][priced], *DBN_PRICES))
     print(result.summary(f"{path.name}: Databento MBO, {len(events):,} events"))
     _features_line(features)
     return 0
@@ -519,7 +523,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help=f"levels a side in the features, 0 to {MAX_DEPTH:,} (default 0)")
     p_replay.add_argument("--features", help="write every feature row to OUT.npy or OUT.parquet (ITCH without "
                                              "--symbol: every stock, with a leading 'symbol' column)")
-    p_replay.add_argument("--orderbook", help="LOBSTER: the orderbook file to seed from (default: the sibling file)")
+    p_replay.add_argument("--orderbook", help="LOBSTER: the orderbook file to seed from (default: the sibling "
+                                              "file; 'none': the message file alone)")
+    add_signal_options(p_replay)
     p_replay.set_defaults(func=replay_file)
     p_check = sub.add_parser(
         "lobster-check", help="replay a LOBSTER message file and compare every orderbook row at every level")
@@ -537,6 +543,46 @@ def build_parser() -> argparse.ArgumentParser:
     p_version = sub.add_parser("version", help="print the version")
     p_version.set_defaults(func=lambda args: print(lob.__version__) or 0)
     return parser
+
+
+def duration_ns(text: str) -> int:
+    """A duration as ns: an integer of ns, or a number with a unit (ns, us,
+    ms, s, m, h): "500us", "60s", "1.5m"."""
+    units = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000,
+             "h": 3_600_000_000_000}
+    value = text.strip().lower()
+    for suffix in sorted(units, key=len, reverse=True):
+        if value.endswith(suffix):
+            number, scale = value[: -len(suffix)], units[suffix]
+            break
+    else:
+        number, scale = value, 1
+    try:
+        ns = round(float(number) * scale)
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration (e.g. 500us, 60s, or ns)") from None
+    if not 0 <= ns < 2**63:
+        raise argparse.ArgumentTypeError(f"{text!r}: a duration in [0, 2**63) ns")
+    return ns
+
+
+def add_signal_options(parser: argparse.ArgumentParser) -> None:
+    """--signals and the signals' configuration (lob.OrderBook's keywords)."""
+    parser.add_argument("--signals", action="store_true",
+                        help="record every signal of the contract in the feature rows and summarise them "
+                             "(docs/signals.md)")
+    parser.add_argument("--ofi-levels", type=_int_between(1, 10), default=5,
+                        help="levels of multi-level OFI the books keep, 1 to 10 (default 5)")
+    parser.add_argument("--vwap-window", type=duration_ns, default=60_000_000_000,
+                        help="the rolling VWAP's window, e.g. 60s (default 60s; 0: the session vwap)")
+    parser.add_argument("--halflife", type=duration_ns, default=10_000_000_000,
+                        help="the half-life of the decayed volume delta, e.g. 10s (default 10s; 0: none)")
+
+
+def new_book(args: argparse.Namespace, allow_cross: bool = False) -> "lob.OrderBook":
+    """A book configured by the signal options of `args`."""
+    return lob.OrderBook(allow_cross, ofi_levels=getattr(args, "ofi_levels", 1),
+                         vwap_window_ns=getattr(args, "vwap_window", 0), halflife_ns=getattr(args, "halflife", 0))
 
 
 #: Arguments of any command that name a file to read; main() refuses a

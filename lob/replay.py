@@ -103,9 +103,9 @@ class Replay:
     shows prices in."""
 
     def __init__(self, book: OrderBook, events: int, seconds: float, stats: list[RunningStats],
-                 rejected: dict[str, int], depth: int = 0, unit: PriceUnit = RAW_PRICES) -> None:
+                 rejected: dict[str, int], depth: int = 0, unit: PriceUnit = RAW_PRICES, signals: bool = False) -> None:
         self.book, self.events, self.seconds, self.stats, self.rejected = book, events, seconds, stats, rejected
-        self.depth, self.unit = depth, unit
+        self.depth, self.unit, self.signals = depth, unit, signals
 
     def summary(self, title: str, unit: Optional[PriceUnit] = None) -> str:
         """The lines `lob replay` prints: events and speed, the final book, the
@@ -131,6 +131,13 @@ class Replay:
         lines.append(f"  trade flow    {book.trade_count:,} trades, buy {book.buy_volume:,} / sell {book.sell_volume:,}, "
                      f"vwap {unit.show(vwap, 4 if unit.scale == 1 else 2)}"
                      if not math.isnan(vwap) else "  trade flow    no trades")
+        if self.signals:
+            rv, dev = book.rolling_vwap, book.vwap_deviation_bps
+            window = f"{book.vwap_window_ns / 1e9:g} s" if book.vwap_window_ns else "session"
+            lines.append(f"  signals       ofi {book.ofi:,} (levels {', '.join(f'{v:,}' for v in book.ofi_levels())}), "
+                         f"trade imbalance {book.trade_imbalance:.4f}, sweeps {book.sweeps:,}, "
+                         f"rolling vwap ({window}) {unit.show(rv, 4 if unit.scale == 1 else 2) if rv == rv else 'none'}"
+                         f", deviation {dev:.2f} bps, absorbed bid {book.absorbed_bid:,} / ask {book.absorbed_ask:,}")
         if self.rejected:
             lines.append("  rejected      " + ", ".join(f"{reason} {count:,}" for reason, count in
                                                       sorted(self.rejected.items(), key=lambda kv: -kv[1])))
@@ -150,12 +157,14 @@ class FeatureWriter:
     a failed run leaves no half-written file.
     """
 
-    def __init__(self, path: PathLike, depth: int, rows: int, *, symbols: bool = False) -> None:
+    def __init__(self, path: PathLike, depth: int, rows: int, *, symbols: bool = False, signals: bool = False,
+                 ofi_levels: int = 1) -> None:
         self.path = os.fspath(path)
         if not self.path.endswith(FEATURE_SUFFIXES):
             raise ValueError(f"{self.path}: a features file must end in .npy or .parquet")
         self.rows, self.written = int(rows), 0
-        fields = feature_dtype(depth).descr
+        self.row_dtype = feature_dtype(depth, signals, ofi_levels)
+        fields = self.row_dtype.descr
         self.dtype = np.dtype(([("symbol", "S8")] if symbols else []) + fields)
         self.symbols = symbols
         self._check_room()
@@ -163,7 +172,7 @@ class FeatureWriter:
         if self.path.endswith(".parquet"):
             pa, pq = _pyarrow()
             self._pa = pa
-            self._parquet = pq.ParquetWriter(self.path, self._schema(pa, depth))
+            self._parquet = pq.ParquetWriter(self.path, self._schema(pa))
             self._file = None
         else:
             self._file = open(self.path, "wb")
@@ -188,14 +197,12 @@ class FeatureWriter:
             warnings.warn(f"{self.path}: the features file will take {size / 1e9:,.1f} GB ({what})",
                           stacklevel=3)
 
-    def _schema(self, pa: Any, depth: int) -> Any:
+    def _schema(self, pa: Any) -> Any:
         fields = [pa.field("symbol", pa.string())] if self.symbols else []
-        for name in feature_dtype(depth).names or ():
-            kind = feature_dtype(depth)[name]
-            if kind.shape:
-                fields.append(pa.field(name, pa.list_(pa.int64())))
-            else:
-                fields.append(pa.field(name, pa.float64() if kind.base.kind == "f" else pa.int64()))
+        for name in self.row_dtype.names or ():
+            kind = self.row_dtype[name]
+            base = pa.float64() if kind.base.kind == "f" else (pa.int32() if kind.base.itemsize == 4 else pa.int64())
+            fields.append(pa.field(name, pa.list_(base) if kind.shape else base))
         return pa.schema(fields)
 
     def write(self, rows: npt.NDArray[np.void], symbol: Optional[str] = None) -> None:
@@ -215,7 +222,7 @@ class FeatureWriter:
                     columns[name] = pa.ListArray.from_arrays(pa.array(offsets), pa.array(column.ravel()))
                 else:
                     columns[name] = pa.array(column)
-            self._parquet.write_table(pa.table(columns))
+            self._parquet.write_table(pa.table(columns, schema=self._parquet.schema))
         else:
             assert self._file is not None
             if self.symbols:
@@ -275,13 +282,14 @@ def _pyarrow() -> tuple[Any, Any]:
 
 
 def replay(events: npt.NDArray[np.void], book: Optional[OrderBook] = None, *, depth: int = 0,
-           features_path: Optional[PathLike] = None, progress: Optional[bool] = None,
+           signals: bool = False, features_path: Optional[PathLike] = None, progress: Optional[bool] = None,
            features: Optional[FeatureWriter] = None, symbol: Optional[str] = None,
            unit: PriceUnit = RAW_PRICES) -> Replay:
     """Apply `events` (lob.EVENT_DTYPE) to `book` (a new OrderBook by default)
     in batches, skipping and counting refused events, folding microprice,
     imbalance and volume delta into statistics, and optionally writing every
-    feature row (lob.feature_dtype(depth)) to a .npy or .parquet file
+    feature row (lob.feature_dtype(depth, signals, the book's ofi_levels):
+    with signals=True every signal of the contract) to a .npy or .parquet file
     (`features_path`), or to an open FeatureWriter (`features`, rows tagged
     with `symbol` when it has a symbol column).  Rows stream to the file
     chunk by chunk; the book's prices stay the events' integers.
@@ -291,16 +299,18 @@ def replay(events: npt.NDArray[np.void], book: Optional[OrderBook] = None, *, de
     n = len(events)
     if progress is None:
         progress = sys.stderr.isatty() and n > 4 * CHUNK
-    buffer = np.empty(min(CHUNK, max(n, 1)), dtype=feature_dtype(depth))
+    ofi_levels = len(book.ofi_levels())
+    buffer = np.empty(min(CHUNK, max(n, 1)), dtype=feature_dtype(depth, signals, ofi_levels))
     stats = [RunningStats("microprice"), RunningStats("imbalance"), RunningStats("volume delta")]
     rejected: dict[str, int] = {}
-    own = FeatureWriter(features_path, depth, n) if features_path is not None and features is None else None
+    own = (FeatureWriter(features_path, depth, n, signals=signals, ofi_levels=ofi_levels)
+           if features_path is not None and features is None else None)
     writer = own if own is not None else features
     seconds = 0.0
     try:
         for lo in range(0, n, CHUNK):
             start = time.perf_counter()
-            rows = book.apply(events[lo:lo + CHUNK], depth=depth, on_error="skip", out=buffer)
+            rows = book.apply(events[lo:lo + CHUNK], depth=depth, on_error="skip", out=buffer, signals=signals)
             seconds += time.perf_counter() - start
             assert rows is not None                 # record=True returns the rows
             for reason, count in book.last_rejected.items():
@@ -322,12 +332,14 @@ def replay(events: npt.NDArray[np.void], book: Optional[OrderBook] = None, *, de
         print(file=sys.stderr)
     if own is not None:
         own.close()
-    return Replay(book, n, seconds, stats, rejected, depth, unit)
+    return Replay(book, n, seconds, stats, rejected, depth, unit, signals)
 
 
 def save_features(features: npt.NDArray[np.void], path: PathLike) -> None:
     """Write feature rows to .npy (NumPy) or .parquet (needs pyarrow; depth
     arrays become list columns)."""
-    depth = features.dtype["bid_qty"].shape[0] if "bid_qty" in (features.dtype.names or ()) else 0
-    with FeatureWriter(path, depth, len(features)) as writer:
+    names = features.dtype.names or ()
+    depth = features.dtype["bid_qty"].shape[0] if "bid_qty" in names else 0
+    ofi_levels = features.dtype["ofi_levels"].shape[0] if "ofi_levels" in names else 1
+    with FeatureWriter(path, depth, len(features), signals="ofi" in names, ofi_levels=ofi_levels) as writer:
         writer.write(features)

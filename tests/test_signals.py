@@ -538,3 +538,34 @@ def test_itch_written_and_read_back(tmp_path):
         config = {"allow_cross": False, "ofi_levels": 4, "vwap_window_ns": 10_000, "halflife_ns": 5_000}
         model = compare_on_file(events, config)
         assert model.trade_count > 50, symbol
+
+
+def test_signals_through_replay_itch_and_the_cli(tmp_path):
+    """replay_itch's books keep the signals of their configuration, and
+    `lob replay --signals` writes every signal field (parquet too)."""
+    import subprocess
+    import sys
+
+    import lob.io
+
+    streams = {"AAA": lob.synth.generate(3000, seed=5, target_orders=100),
+               "BBB": lob.synth.generate(2000, seed=6, target_orders=100, first_id=10_000_000)}
+    path = tmp_path / "two.itch"
+    lob.synth.write_itch(streams, path)
+    books, rejected = lob.io.replay_itch(path, ofi_levels=3, vwap_window_ns=10**9, halflife_ns=10**9)
+    assert not rejected
+    for symbol, events in lob.io.read_itch(path).items():
+        twin = lob.OrderBook(ofi_levels=3, vwap_window_ns=10**9, halflife_ns=10**9)
+        rows = twin.apply(events, signals=True)
+        book = books[symbol]
+        assert (book.ofi, book.sweeps, book.run_qty, book.ts) == (twin.ofi, twin.sweeps, twin.run_qty, twin.ts)
+        assert book.ofi_levels().tolist() == twin.ofi_levels().tolist() == rows[-1]["ofi_levels"].tolist()
+    out = tmp_path / "f.npy"
+    proc = subprocess.run([sys.executable, "-m", "lob", "replay", str(path), "--symbol", "AAA", "--signals",
+                           "--ofi-levels", "3", "--vwap-window", "1s", "--halflife", "1s", "--features", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "signals       ofi" in proc.stdout
+    rows = np.load(out)
+    twin = lob.OrderBook(ofi_levels=3, vwap_window_ns=10**9, halflife_ns=10**9)
+    assert rows.tobytes() == twin.apply(lob.io.read_itch(path)["AAA"], signals=True).tobytes()

@@ -77,14 +77,16 @@ def read_itch(path: PathLike, symbols: Optional[Iterable[str]] = None, *,
 
 
 def replay_itch(path: PathLike, symbols: Optional[Iterable[str]] = None, *, parser: Optional[ItchParser] = None,
-                chunk_size: int = CHUNK, allow_cross: bool = False) -> tuple[dict[str, OrderBook], dict[str, int]]:
+                chunk_size: int = CHUNK, allow_cross: bool = False, ofi_levels: int = 1, vwap_window_ns: int = 0,
+                halflife_ns: int = 0) -> tuple[dict[str, OrderBook], dict[str, int]]:
     """Stream an ITCH 5.0 file into one OrderBook per stock, chunk by chunk
     (files larger than memory are fine): returns ({symbol: OrderBook},
     {reason: refused events}).  `symbols` keeps only those stocks.  Each event
     goes from the parser straight to its stock's book in file order
     (ItchParser.feed_books): no event array, no per-stock split.  A stock's
     book is made at its directory message (R), which ITCH sends before the
-    stock's first order."""
+    stock's first order, with OrderBook's keywords (allow_cross and the
+    signals' configuration: every book keeps its signals as it goes)."""
     from lob import OrderBook
 
     parser = ItchParser(source=os.fsdecode(path)) if parser is None else parser
@@ -92,7 +94,9 @@ def replay_itch(path: PathLike, symbols: Optional[Iterable[str]] = None, *, pars
     by_locate: list[Optional[OrderBook]] = [None] * 65536      # stock locates are 16-bit
 
     def new_book(locate: int, symbol: str) -> Optional[OrderBook]:      # at each stock directory message
-        return OrderBook(allow_cross=allow_cross) if wanted is None or symbol in wanted else None
+        if wanted is not None and symbol not in wanted:
+            return None
+        return OrderBook(allow_cross, ofi_levels=ofi_levels, vwap_window_ns=vwap_window_ns, halflife_ns=halflife_ns)
 
     rejected: dict[str, int] = {}
     with _open(path) as f:
