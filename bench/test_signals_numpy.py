@@ -4,8 +4,8 @@ plain-Python model, and timed against the C signals in the same run.
 Benchmark group "signals (ns per event)", one stream for all:
   floor   apply(events, depth=5): the feature rows the NumPy code starts from;
   numpy   the same apply + numpy_signals over its rows and the events (a user's way);
-  lobcore apply(events, depth=5, signals=True) on a book with ofi_levels=5 (once the C
-          signals exist): numpy / lobcore is the speedup.
+  lobcore apply(events, depth=5, signals=True) on a book with ofi_levels=5: numpy /
+          lobcore is the speedup.
 """
 import math
 import pathlib
@@ -23,7 +23,6 @@ from signals_model import SignalModel  # noqa: E402
 LEVELS = 5
 WINDOW_NS = 20_000_000
 HALFLIFE_NS = 5_000_000
-HAS_C_SIGNALS = hasattr(lob.OrderBook, "ofi")
 
 
 def stream(n, seed):
@@ -110,7 +109,5 @@ IMPLS = {"floor": run_floor, "numpy": run_numpy, "lobcore": run_c_signals}
 @pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.benchmark(group="signals (ns per event)")
 def test_signals_speed(benchmark, impl, bench_events):
-    if impl == "lobcore" and not HAS_C_SIGNALS:
-        pytest.skip("the C signals of issue 11 are not built yet")
     benchmark.extra_info.update(impl=impl, calls=len(bench_events))
     benchmark.pedantic(IMPLS[impl], args=(bench_events,), rounds=5 if benchmark.enabled else 1, iterations=1)

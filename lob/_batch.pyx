@@ -101,15 +101,17 @@ cdef inline void put_f64(char *row, Py_ssize_t offset, double value) noexcept no
 
 cdef inline void write_signals(lob_book *b, char *row, const RowLayout *layout, bint traded) noexcept nogil:
     cdef int m
+    cdef double rv
     cdef int32_t levels = <int32_t>b.sig.run_levels if traded else 0
     put_i64(row, layout.ofi, lob_i128_to_int64_sat(&b.sig.ofi[0]))
     if layout.ofi_levels > 1:
         for m in range(layout.ofi_levels):
             put_i64(row, layout.ofi_vector + 8 * m, lob_i128_to_int64_sat(&b.sig.ofi[m]))
+    rv = lob_book_rolling_vwap(b)
     put_f64(row, layout.trade_imbalance, lob_book_trade_imbalance(b))
     put_f64(row, layout.ewm, lob_book_volume_delta_ewm(b))
-    put_f64(row, layout.rolling_vwap, lob_book_rolling_vwap(b))
-    put_f64(row, layout.deviation, lob_book_vwap_deviation_bps(b))
+    put_f64(row, layout.rolling_vwap, rv)
+    put_f64(row, layout.deviation, lob_vwap_deviation_of(lob_book_mid(b), rv))
     put_i64(row, layout.run_qty, b.sig.run_qty if traded else 0)
     put_i64(row, layout.absorbed_bid, b.sig.absorbed[0])
     put_i64(row, layout.absorbed_ask, b.sig.absorbed[1])

@@ -14,6 +14,17 @@ from libc.stdint cimport int64_t, uint64_t, uint32_t
 from lob._core cimport lob_book
 
 
+# The readers' check, inline (a cdef method of a base class is an indirect
+# call): the face is attached to a book and no batch runs on it.
+cdef int refuse_read(lob_book *core) except -1
+
+
+cdef inline int can_read(lob_book *core) except -1:
+    if core == NULL or core.busy:
+        return refuse_read(core)
+    return 0
+
+
 cdef class BookReader:
     cdef lob_book *core
     cdef object owner            # keeps the memory of `core` alive (itself, or the engine)

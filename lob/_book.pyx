@@ -47,6 +47,8 @@ cdef inline object qty_int(int64_t qty):
 
 
 cdef inline object i128_int(const lob_i128 *a):
+    if (<int64_t>a.lo >> 63) == a.hi:          # fits int64: hi is lo's sign
+        return <int64_t>a.lo
     return (<object>a.hi << 64) + <object>a.lo
 
 
@@ -69,6 +71,12 @@ cdef int check_config(int64_t ofi_levels, int64_t vwap_window_ns, int64_t halfli
     return 0
 
 
+cdef int refuse_read(lob_book *core) except -1:
+    if core == NULL:
+        raise RuntimeError("this book face is not attached to a book")
+    raise RuntimeError("OrderBook is busy: another thread is running a batch on it")
+
+
 cdef class BookReader:
     """Every reader of an order book (see OrderBook); no writer."""
 
@@ -77,11 +85,7 @@ cdef class BookReader:
         self.owner = None
 
     cdef int guard(self) except -1:
-        if self.core == NULL:
-            raise RuntimeError("this book face is not attached to a book")
-        if self.core.busy:
-            raise RuntimeError("OrderBook is busy: another thread is running a batch on it")
-        return 0
+        return can_read(self.core)
 
     # ------------------------------------------------------------------
     # top of book
@@ -89,19 +93,19 @@ cdef class BookReader:
     @property
     def best_bid(self):
         """Highest bid price (int), or None when there are no bids."""
-        self.guard()
+        can_read(self.core)
         return lob_book_best(self.core, LOB_BID) if self.core.ladder[LOB_BID].n else None
 
     @property
     def best_ask(self):
         """Lowest ask price (int), or None when there are no asks."""
-        self.guard()
+        can_read(self.core)
         return lob_book_best(self.core, LOB_ASK) if self.core.ladder[LOB_ASK].n else None
 
     @property
     def best_bid_qty(self):
         """Total qty at the best bid (0 when there are no bids)."""
-        self.guard()
+        can_read(self.core)
         cdef int64_t price, qty
         lob_book_touch(self.core, LOB_BID, &price, &qty)
         return qty_int(qty)
@@ -109,7 +113,7 @@ cdef class BookReader:
     @property
     def best_ask_qty(self):
         """Total qty at the best ask (0 when there are no asks)."""
-        self.guard()
+        can_read(self.core)
         cdef int64_t price, qty
         lob_book_touch(self.core, LOB_ASK, &price, &qty)
         return qty_int(qty)
@@ -117,7 +121,7 @@ cdef class BookReader:
     @property
     def spread(self):
         """best_ask - best_bid (int, price units), or None if a side is empty."""
-        self.guard()
+        can_read(self.core)
         if self.core.ladder[LOB_BID].n == 0 or self.core.ladder[LOB_ASK].n == 0:
             return None
         return <object>lob_book_best(self.core, LOB_ASK) - <object>lob_book_best(self.core, LOB_BID)
@@ -125,7 +129,7 @@ cdef class BookReader:
     @property
     def mid(self):
         """(best_bid + best_ask) / 2 as a float, nan if a side is empty."""
-        self.guard()
+        can_read(self.core)
         cdef int64_t b, a
         if self.core.ladder[LOB_BID].n == 0 or self.core.ladder[LOB_ASK].n == 0:
             return NAN
@@ -138,14 +142,14 @@ cdef class BookReader:
     def microprice(self):
         """(bid*ask_qty + ask*bid_qty) / (bid_qty + ask_qty) at the best level,
         a float in price units; nan if a side is empty."""
-        self.guard()
+        can_read(self.core)
         return lob_book_microprice(self.core)
 
     def imbalance(self, levels=1):
         """(B - A) / (B + A) over the total qty of the best `levels` (>= 1)
         levels of each side: +1 all bids, -1 all asks; nan when both sides are
         empty."""
-        self.guard()
+        can_read(self.core)
         cdef int64_t n = to_int64(levels, "levels")
         if n < 1:
             raise ValueError(f"levels must be >= 1, got {levels!r}")
@@ -157,7 +161,7 @@ cdef class BookReader:
         best_ask, best_ask_qty, microprice, imbalance), prices as int or None
         for an empty side, qtys as int (0 when empty), microprice() and
         imbalance() (top level) as floats (nan where undefined)."""
-        self.guard()
+        can_read(self.core)
         cdef int64_t bid, bid_qty, ask, ask_qty
         lob_book_touch(self.core, LOB_BID, &bid, &bid_qty)
         lob_book_touch(self.core, LOB_ASK, &ask, &ask_qty)
@@ -171,32 +175,32 @@ cdef class BookReader:
     @property
     def volume_delta(self):
         """Buy-aggressor qty minus sell-aggressor qty since the last reset_flow() (shares)."""
-        self.guard()
+        can_read(self.core)
         return self.core.flow_buy - self.core.flow_sell
 
     @property
     def buy_volume(self):
         """Qty traded with a buy aggressor since the last reset_flow() (shares)."""
-        self.guard()
+        can_read(self.core)
         return self.core.flow_buy
 
     @property
     def sell_volume(self):
         """Qty traded with a sell aggressor since the last reset_flow() (shares)."""
-        self.guard()
+        can_read(self.core)
         return self.core.flow_sell
 
     @property
     def cross_volume(self):
         """Qty traded with no aggressor (side NO_AGGRESSOR: auction crosses)
         since the last reset_flow() (shares)."""
-        self.guard()
+        can_read(self.core)
         return self.core.flow_cross
 
     @property
     def trade_count(self):
         """Trades recorded (executes, trade prints, engine fill rows) since the last reset_flow()."""
-        self.guard()
+        can_read(self.core)
         return self.core.flow_trades
 
     @property
@@ -204,13 +208,13 @@ cdef class BookReader:
         """Volume-weighted average trade price (float, price units) since the
         last reset_flow(); nan before the first trade.  The notional is summed
         exactly in 128 bits."""
-        self.guard()
+        can_read(self.core)
         return lob_book_vwap(self.core)
 
     @property
     def last_trade_price(self):
         """Price of the last trade (int), or None before one."""
-        self.guard()
+        can_read(self.core)
         return self.core.flow_last_price if self.core.flow_has_last else None
 
     # ------------------------------------------------------------------
@@ -220,7 +224,7 @@ cdef class BookReader:
     def ts(self):
         """The book's clock: the latest event ts it has seen (int, ns; 0
         before any).  An older ts leaves it where it is."""
-        self.guard()
+        can_read(self.core)
         return self.core.sig.ts
 
     @property
@@ -229,7 +233,7 @@ cdef class BookReader:
         2014): the sum of e(n) over every event since construction or
         reset_flow() (int, shares).  Seeding (from_depth, seed,
         set_anonymous, ANON events) is state, not flow: it adds nothing."""
-        self.guard()
+        can_read(self.core)
         return i128_int(&self.core.sig.ofi[0])
 
     def ofi_levels(self):
@@ -237,10 +241,10 @@ cdef class BookReader:
         (ofi_levels,), element m the same sum as `ofi` at the (m+1)-th best
         occupied level of each side; element 0 equals `ofi` (saturated at
         the int64 bounds)."""
-        self.guard()
-        cdef int m, M = self.core.sig.ofi_levels
-        out = np.empty(M, dtype=np.int64)
-        cdef int64_t[::1] view = out
+        can_read(self.core)
+        cdef cnp.npy_intp m, M = self.core.sig.ofi_levels
+        cdef cnp.ndarray out = cnp.PyArray_EMPTY(1, &M, cnp.NPY_INT64, 0)
+        cdef int64_t *view = <int64_t *>cnp.PyArray_DATA(out)
         for m in range(M):
             view[m] = lob_i128_to_int64_sat(&self.core.sig.ofi[m])
         return out
@@ -249,7 +253,7 @@ cdef class BookReader:
     def trade_imbalance(self):
         """(buy_volume - sell_volume) / (buy_volume + sell_volume), a float in
         [-1, 1]; nan before a sided trade."""
-        self.guard()
+        can_read(self.core)
         return lob_book_trade_imbalance(self.core)
 
     @property
@@ -257,7 +261,7 @@ cdef class BookReader:
         """Volume delta with each sided trade's qty decayed by
         2 ** (-(ts - trade ts) / halflife_ns) (float, shares); equals
         volume_delta when halflife_ns is 0."""
-        self.guard()
+        can_read(self.core)
         return lob_book_volume_delta_ewm(self.core)
 
     @property
@@ -265,14 +269,14 @@ cdef class BookReader:
         """VWAP of the trades with ts in (ts - vwap_window_ns, ts] (float,
         price units; every trade vwap counts, NO_AGGRESSOR too); the
         session vwap when vwap_window_ns is 0; nan with no trade in the window."""
-        self.guard()
+        can_read(self.core)
         return lob_book_rolling_vwap(self.core)
 
     @property
     def vwap_deviation_bps(self):
         """(mid - rolling_vwap) / rolling_vwap * 1e4 (float, basis points);
         nan when either is undefined.  mid here is (bid + ask) / 2 in doubles."""
-        self.guard()
+        can_read(self.core)
         return lob_book_vwap_deviation_bps(self.core)
 
     @property
@@ -280,25 +284,25 @@ cdef class BookReader:
         """Distinct prices the latest aggressor run traded at (int; 0 before any).
         A run is the trades sharing one ts and one aggressor side, back to back
         among trades (non-trade events with that same ts may stand between)."""
-        self.guard()
+        can_read(self.core)
         return self.core.sig.run_levels
 
     @property
     def run_qty(self):
         """Qty the latest aggressor run traded (int, shares; 0 before any)."""
-        self.guard()
+        can_read(self.core)
         return self.core.sig.run_qty
 
     @property
     def run_side(self):
         """Aggressor side of the latest run: 0 buy, 1 sell, -1 before any."""
-        self.guard()
+        can_read(self.core)
         return self.core.sig.run_side
 
     @property
     def sweeps(self):
         """Runs that reached run_levels >= 2 (liquidity sweeps) since the last reset_flow()."""
-        self.guard()
+        can_read(self.core)
         return self.core.sig.sweeps
 
     @property
@@ -306,50 +310,50 @@ cdef class BookReader:
         """Qty traded against the bid at the best bid price since that price
         became the best bid (shares); 0 again whenever the best bid price
         changes or the side empties."""
-        self.guard()
+        can_read(self.core)
         return self.core.sig.absorbed[LOB_BID]
 
     @property
     def absorbed_ask(self):
         """Qty traded against the ask at the best ask price since that price
         became the best ask (shares)."""
-        self.guard()
+        can_read(self.core)
         return self.core.sig.absorbed[LOB_ASK]
 
     def absorption(self, side):
         """absorbed qty / the best level's qty on `side` (0 BID, 1 ASK), a
         float; nan when that side is empty.  Above 1: the level has traded
         more than it now shows (it refills)."""
-        self.guard()
+        can_read(self.core)
         return lob_book_absorption(self.core, to_valid_side(side))
 
     @property
     def vwap_window_ns(self):
         """The rolling VWAP's window (ns; 0: the session vwap)."""
-        self.guard()
+        can_read(self.core)
         return self.core.sig.window_ns
 
     @property
     def halflife_ns(self):
         """The half-life of volume_delta_ewm (ns; 0: no decay)."""
-        self.guard()
+        can_read(self.core)
         return self.core.sig.halflife_ns
 
     @property
     def allow_cross(self):
         """Whether adds and modifies may lock or cross the book."""
-        self.guard()
+        can_read(self.core)
         return bool(self.core.allow_cross)
 
     # ------------------------------------------------------------------
     # inspection
 
     def __len__(self):
-        self.guard()
+        can_read(self.core)
         return self.core.ids.count
 
     def __contains__(self, order_id):
-        self.guard()
+        can_read(self.core)
         try:
             return lob_book_find(self.core, to_uint64(order_id, "order_id")) != LOB_NIL
         except (TypeError, OverflowError):
@@ -364,7 +368,7 @@ cdef class BookReader:
 
     def order(self, order_id):
         """A resting order as lob.RestingOrder(side, price, qty) (a named tuple)."""
-        self.guard()
+        can_read(self.core)
         cdef uint32_t slot = self._slot(order_id)
         cdef lob_level *lvl = &self.core.levels[self.core.orders[slot].level]
         return RestingOrder(<int>lvl.side, lvl.price, self.core.orders[slot].qty)
@@ -372,7 +376,7 @@ cdef class BookReader:
     def queue_ahead(self, order_id):
         """Total qty resting before this order at its price (shares),
         anonymous seeded qty included."""
-        self.guard()
+        can_read(self.core)
         cdef uint32_t slot = self._slot(order_id)
         cdef int64_t ahead = self.core.levels[self.core.orders[slot].level].anon
         slot = self.core.orders[slot].prev
@@ -392,19 +396,19 @@ cdef class BookReader:
 
     def level_qty(self, side, price):
         """Total qty resting at (side, price) (shares); 0 if nothing rests there."""
-        self.guard()
+        can_read(self.core)
         cdef int s = self._side_then_price(side, price)
         cdef uint32_t level = lob_book_level_of(self.core, s, to_int64(price, "price"))
         return self.core.levels[level].qty if level != LOB_NIL else 0
 
     def level_count(self, side):
         """Number of occupied price levels on `side`."""
-        self.guard()
+        can_read(self.core)
         return self.core.ladder[to_valid_side(side)].n
 
     def orders_at(self, side, price):
         """Ids of the orders resting at (side, price), in FIFO order."""
-        self.guard()
+        can_read(self.core)
         cdef int s = self._side_then_price(side, price)
         cdef uint32_t level = lob_book_level_of(self.core, s, to_int64(price, "price"))
         cdef uint32_t slot
@@ -421,7 +425,7 @@ cdef class BookReader:
         """The best `levels` (>= 0) levels of each side, best first, as
         lob.Depth(bid_price, bid_qty, ask_price, ask_qty): four int64 NumPy
         arrays with one row per occupied level (at most `levels`)."""
-        self.guard()
+        can_read(self.core)
         cdef int64_t want = to_int64(levels, "levels")
         if want < 0:
             raise ValueError(f"levels must be >= 0, got {levels!r}")
@@ -445,19 +449,19 @@ cdef class BookReader:
         return (prices, qtys)
 
     def __repr__(self):
-        self.guard()
+        can_read(self.core)
         return (f"<{type(self).__name__} orders={self.core.ids.count} bid={self.best_bid}x{self.best_bid_qty} "
                 f"ask={self.best_ask}x{self.best_ask_qty}>")
 
     def memory_bytes(self):
         """Bytes of C memory the book holds (pools, id map, ladders, signal buffers)."""
-        self.guard()
+        can_read(self.core)
         return lob_book_bytes(self.core)
 
     def snapshot(self):
         """Every resting order as a NumPy array of (order_id, side, price, qty),
         bids then asks, each side best level first and FIFO within a level."""
-        self.guard()
+        can_read(self.core)
         cdef Py_ssize_t i = 0
         cdef int side
         cdef size_t pos
@@ -493,7 +497,7 @@ cdef class BookReader:
     def anonymous_levels(self):
         """The anonymous (seeded, id-less) qty still resting, as a NumPy array
         of (side, price, qty): bids then asks, best level first."""
-        self.guard()
+        can_read(self.core)
         cdef int side
         cdef size_t pos
         cdef lob_level *lvl
@@ -514,7 +518,7 @@ cdef class BookReader:
         lists, (unless allow_cross) an uncrossed book, and the signals'
         bookkeeping.  Raises AssertionError naming the first broken one;
         returns None."""
-        self.guard()
+        can_read(self.core)
         cdef lob_book *b = self.core
         cdef int side
         cdef size_t pos
@@ -626,13 +630,13 @@ cdef class BookReader:
     # state for pickle and copy: a reader's state rebuilds an OrderBook
 
     def _flow_state(self):
-        self.guard()
+        can_read(self.core)
         return (self.core.flow_buy, self.core.flow_sell, self.core.flow_trades, i128_int(&self.core.flow_notional),
                 self.core.flow_last_price if self.core.flow_has_last else None, self.core.flow_cross)
 
     def _signal_state(self):
         """The clock and every signal accumulator, for pickling."""
-        self.guard()
+        can_read(self.core)
         cdef lob_signals *s = &self.core.sig
         cdef size_t i
         ring = [(s.ring[(s.ring_head + i) % s.ring_cap].ts, s.ring[(s.ring_head + i) % s.ring_cap].price,
@@ -740,7 +744,7 @@ cdef class OrderBook(BookReader):
         Raises DuplicateOrderError, CrossedBookError (unless allow_cross), or
         ValueError / TypeError / OverflowError naming the bad field.
         """
-        self.guard()
+        can_read(self.core)
         cdef uint64_t oid = to_uint64(order_id, "order_id")
         cdef int s = to_side(side)
         cdef int64_t p = to_int64(price, "price")
@@ -752,7 +756,7 @@ cdef class OrderBook(BookReader):
 
     def cancel(self, order_id, *, ts=None):
         """Delete a resting order; returns the qty it had resting (shares)."""
-        self.guard()
+        can_read(self.core)
         cdef uint64_t oid = to_uint64(order_id, "order_id")
         cdef int64_t t = self.clock(ts)
         cdef int64_t left = 0
@@ -764,7 +768,7 @@ cdef class OrderBook(BookReader):
         """Cancel `qty` shares of a resting order (partial cancel, keeps its
         queue place); returns the qty left.  Reducing by all of it removes the
         order and returns 0.  qty must be in (0, resting qty]."""
-        self.guard()
+        can_read(self.core)
         cdef uint64_t oid = to_uint64(order_id, "order_id")
         cdef int64_t q = to_int64(qty, "qty")
         cdef int64_t t = self.clock(ts)
@@ -777,7 +781,7 @@ cdef class OrderBook(BookReader):
         """A resting visible order trades `qty` shares at its own price;
         returns the qty left (0 removes it).  Recorded as a trade whose
         aggressor is the other side (a resting ask executed is a buy)."""
-        self.guard()
+        can_read(self.core)
         cdef uint64_t oid = to_uint64(order_id, "order_id")
         cdef int64_t q = to_int64(qty, "qty")
         cdef int64_t t = self.clock(ts)
@@ -792,7 +796,7 @@ cdef class OrderBook(BookReader):
         The order keeps its queue place only when the price is unchanged and
         qty does not grow; otherwise it goes to the back of the queue at its
         (new) price.  The cross check applies to the new price."""
-        self.guard()
+        can_read(self.core)
         cdef uint64_t oid = to_uint64(order_id, "order_id")
         cdef int64_t p = to_int64(price, "price")
         cdef int64_t q = to_int64(qty, "qty")
@@ -808,7 +812,7 @@ cdef class OrderBook(BookReader):
         one, such as an auction cross: it counts in trade_count, vwap,
         last_trade_price and cross_volume, not in buy/sell volume or
         volume_delta."""
-        self.guard()
+        can_read(self.core)
         cdef int s = to_aggressor(side)
         cdef int64_t p = to_int64(price, "price")
         cdef int64_t q = to_int64(qty, "qty")
@@ -820,7 +824,7 @@ cdef class OrderBook(BookReader):
     def clear(self, *, ts=None):
         """Remove every resting order (a venue's book clear).  Trade-flow
         counters are kept; reset_flow() zeroes them."""
-        self.guard()
+        can_read(self.core)
         cdef int64_t out
         lob_book_call(&self.book, CLEAR, 0, 0, 0, 0, self.clock(ts), &out)
 
@@ -829,14 +833,14 @@ cdef class OrderBook(BookReader):
         count, vwap, last trade price) and every signal (ofi, ofi_levels,
         the decayed volume delta, the rolling VWAP's window, runs, sweeps,
         absorption); the book and its clock are untouched."""
-        self.guard()
+        can_read(self.core)
         lob_book_reset_flow(&self.book)
 
     def reserve(self, orders):
         """Pre-size the order pool and the id map for `orders` resting orders,
         so that no growth (a copy of the pool, a rehash of the id map) happens
         while a stream is being replayed.  Never shrinks anything."""
-        self.guard()
+        can_read(self.core)
         cdef int64_t n = to_int64(orders, "orders")
         cdef int status
         if n < 0:
@@ -878,7 +882,7 @@ cdef class OrderBook(BookReader):
         rest there whose orders are unknown.  It queues ahead of every known
         order at that price and counts in every level total and signal;
         seeding is state, not flow (it adds nothing to ofi)."""
-        self.guard()
+        can_read(self.core)
         cdef int s = to_side(side)
         cdef int64_t p = to_int64(price, "price")
         cdef int64_t q = to_int64(qty, "qty")
@@ -891,7 +895,7 @@ cdef class OrderBook(BookReader):
         an ANON event does (a snapshot's size for a level whose orders are
         unknown).  0 removes it (the level goes if no known order rests
         there).  State, not flow: it adds nothing to ofi."""
-        self.guard()
+        can_read(self.core)
         cdef int s = to_side(side)
         cdef int64_t p = to_int64(price, "price")
         cdef int64_t q = to_int64(qty, "qty")
@@ -902,7 +906,7 @@ cdef class OrderBook(BookReader):
     def cancel_anonymous(self, side, price, qty, *, ts=None):
         """Cancel `qty` of the anonymous qty at (side, price); returns the
         anonymous qty left there.  UnknownOrderError if none rests there."""
-        self.guard()
+        can_read(self.core)
         cdef int s = to_side(side)
         cdef int64_t p = to_int64(price, "price")
         cdef int64_t q = to_int64(qty, "qty")
@@ -915,7 +919,7 @@ cdef class OrderBook(BookReader):
         """Execute `qty` of the anonymous qty at (side, price), recorded as a
         trade at that price whose aggressor is the other side; returns the
         anonymous qty left there."""
-        self.guard()
+        can_read(self.core)
         cdef int s = to_side(side)
         cdef int64_t p = to_int64(price, "price")
         cdef int64_t q = to_int64(qty, "qty")
@@ -954,7 +958,7 @@ cdef class OrderBook(BookReader):
     def _restore(self, orders, flow, anonymous, signals=None):
         """Load anonymous_levels(), snapshot(), _flow_state() and
         _signal_state() output into an empty book."""
-        self.guard()
+        can_read(self.core)
         cdef bint allow = self.book.allow_cross
         cdef lob_signals *s = &self.book.sig
         cdef int status = 0

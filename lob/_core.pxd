@@ -81,6 +81,8 @@ cdef extern from "lob_signals.h" nogil:
     ctypedef struct lob_signals:
         int64_t ts
         int dirty
+        double vwap
+        double trade_imbalance
         int ofi_levels
         lob_i128 ofi[10]
         int64_t top_price[2][10]
@@ -177,6 +179,7 @@ cdef extern from "lob_book.h" nogil:
     double lob_book_trade_imbalance(const lob_book *b)
     double lob_book_rolling_vwap(lob_book *b)
     double lob_book_vwap_deviation_bps(lob_book *b)
+    double lob_vwap_deviation_of(double mid, double rv)
     double lob_book_volume_delta_ewm(const lob_book *b)
     double lob_book_absorption(const lob_book *b, int side)
     bint lob_event_traded(const Event *ev, int status)

@@ -36,6 +36,56 @@ cdef class EmptyBook:
     def depth(self, levels=10):
         pass
 
+    def top(self):
+        pass
+
+    # the signal reads (properties and methods of OrderBook)
+    def ofi_levels(self):
+        pass
+
+    def absorption(self, side):
+        pass
+
+    @property
+    def ts(self):
+        pass
+
+    @property
+    def ofi(self):
+        pass
+
+    @property
+    def trade_imbalance(self):
+        pass
+
+    @property
+    def volume_delta_ewm(self):
+        pass
+
+    @property
+    def rolling_vwap(self):
+        pass
+
+    @property
+    def vwap_deviation_bps(self):
+        pass
+
+    @property
+    def run_levels(self):
+        pass
+
+    @property
+    def run_qty(self):
+        pass
+
+    @property
+    def sweeps(self):
+        pass
+
+    @property
+    def absorbed_bid(self):
+        pass
+
 
 cdef class EmptyEngine:
     """Empty methods with MatchingEngine's signatures (for bench/ baselines)."""

@@ -117,6 +117,8 @@ static inline int lob_book_init(lob_book *b, int allow_cross, int ofi_levels, in
     lob_ladder_init(&b->ladder[1]);
     b->allow_cross = allow_cross;
     lob_sig_init(&b->sig, ofi_levels, window_ns, halflife_ns);
+    b->sig.vwap = NAN;                 /* no trade yet */
+    b->sig.trade_imbalance = NAN;
     if (lob_pxmap_init(&b->pxmap[0]) || lob_pxmap_init(&b->pxmap[1]) || lob_idmap_init(&b->ids, 10))
         return LOB_E_NOMEM;
     return LOB_OK;
@@ -181,10 +183,20 @@ LOB_INLINE uint32_t lob_book_level_of(const lob_book *b, int side, int64_t price
     return level == LOB_PXMAP_EMPTY ? LOB_NIL : level;
 }
 
-/* Is `level` (on `side`) the best level?  Its changes move the inputs of
- * OFI and absorption: operations mark the book dirty then (sig.dirty). */
-LOB_INLINE int lob_book_is_top(const lob_book *b, uint32_t level, int side) {
-    return b->top_level[side] == level;
+/* Does a change at (side, price) reach the levels the signals watch, the
+ * ofi_levels best of the side as they were after the last event (a price at
+ * or better than the last of them, or any price while the side has fewer)?
+ * Operations mark the book dirty then (sig.dirty), and lob_book_after looks
+ * at the book only after such events. */
+LOB_INLINE int lob_book_watched(const lob_book *b, int side, int64_t price) {
+    int64_t edge = b->sig.top_price[side][b->sig.ofi_levels - 1];
+    return side == LOB_BID ? price >= edge : price <= edge;
+}
+
+/* The dirty bit of a change at a level slot: 1 << side when watched, else 0. */
+LOB_INLINE int lob_book_level_watched(const lob_book *b, uint32_t level) {
+    const lob_level *lvl = &b->levels[level];
+    return lob_book_watched(b, (int)lvl->side, lvl->price) << lvl->side;
 }
 
 /* Total qty of the best `levels` levels of a side, in doubles (several int64
@@ -226,27 +238,35 @@ static inline double lob_book_mid(const lob_book *b) {
     return ((double)lob_book_best(b, LOB_BID) + (double)lob_book_best(b, LOB_ASK)) * 0.5;
 }
 
+/* The session vwap and the trade imbalance change only with a trade: they
+ * are computed there (lob_book_flow_derived) and read from sig. */
 static inline double lob_book_vwap(const lob_book *b) {
-    if (b->flow_buy == 0 && b->flow_sell == 0 && b->flow_cross == 0) return NAN;
-    return lob_i128_to_double(&b->flow_notional) /
-           ((double)b->flow_buy + (double)b->flow_sell + (double)b->flow_cross);
+    return b->sig.vwap;
 }
 
 static inline double lob_book_trade_imbalance(const lob_book *b) {
+    return b->sig.trade_imbalance;
+}
+
+static inline void lob_book_flow_derived(lob_book *b) {
     double buy = (double)b->flow_buy, sell = (double)b->flow_sell;
-    if (b->flow_buy == 0 && b->flow_sell == 0) return NAN;
-    return (buy - sell) / (buy + sell);
+    b->sig.vwap = b->flow_buy == 0 && b->flow_sell == 0 && b->flow_cross == 0 ? NAN
+                  : lob_i128_to_double(&b->flow_notional) / (buy + sell + (double)b->flow_cross);
+    b->sig.trade_imbalance = b->flow_buy == 0 && b->flow_sell == 0 ? NAN : (buy - sell) / (buy + sell);
 }
 
 static inline double lob_book_rolling_vwap(lob_book *b) {
     return b->sig.window_ns > 0 ? lob_sig_rolling_vwap(&b->sig) : lob_book_vwap(b);
 }
 
-/* nan when mid or the rolling VWAP is undefined, or the VWAP is 0 */
-static inline double lob_book_vwap_deviation_bps(lob_book *b) {
-    double mid = lob_book_mid(b), rv = lob_book_rolling_vwap(b);
+/* (mid - vwap) / vwap in bps; nan when either is undefined or the VWAP is 0 */
+static inline double lob_vwap_deviation_of(double mid, double rv) {
     if (mid != mid || rv != rv || rv == 0.0) return NAN;
     return (mid - rv) / rv * 1e4;
+}
+
+static inline double lob_book_vwap_deviation_bps(lob_book *b) {
+    return lob_vwap_deviation_of(lob_book_mid(b), lob_book_rolling_vwap(b));
 }
 
 static inline double lob_book_volume_delta_ewm(const lob_book *b) {
@@ -325,10 +345,7 @@ static inline uint32_t lob_book_new_level(lob_book *b, int side, int64_t price) 
     lvl->count = 0;
     lvl->side = (uint32_t)side;
     pos = lob_ladder_lower_bound(lad, key);
-    if (pos == lad->n) {              /* a new best level */
-        b->top_level[side] = slot;
-        b->sig.dirty = 1;
-    }
+    if (pos == lad->n) b->top_level[side] = slot;   /* a new best level */
     lob_ladder_insert_at(lad, pos, key, slot);
     lob_pxmap_insert(&b->pxmap[side], price, slot);
     return slot;
@@ -340,10 +357,8 @@ static inline void lob_book_drop_level(lob_book *b, uint32_t level) {
     int64_t key = lob_ladder_key((int)lvl->side, lvl->price);
     size_t pos = lad->keys[lad->n - 1] == key ? lad->n - 1 : lob_ladder_lower_bound(lad, key);
     lob_ladder_erase_at(lad, pos);
-    if (pos == lad->n) {              /* the best level went: the next is the best */
+    if (pos == lad->n)                /* the best level went: the next is the best */
         b->top_level[lvl->side] = lad->n ? lad->levels[lad->n - 1] : LOB_NIL;
-        b->sig.dirty = 1;
-    }
     lob_pxmap_erase(&b->pxmap[lvl->side], lvl->price);
     lvl->head = b->free_level;
     b->free_level = level;
@@ -383,14 +398,14 @@ LOB_INLINE void lob_book_link_tail(lob_book *b, uint32_t slot, uint32_t level) {
     lvl->tail = slot;
     lvl->qty += o->qty;
     lvl->count++;
-    b->sig.dirty |= lob_book_is_top(b, level, (int)lvl->side);
+    b->sig.dirty |= lob_book_level_watched(b, level);
 }
 
 /* Take an order out of its level's FIFO; drops the level if it empties. */
 LOB_INLINE void lob_book_unlink(lob_book *b, uint32_t slot) {
     lob_order *o = &b->orders[slot];
     lob_level *lvl = &b->levels[o->level];
-    b->sig.dirty |= lob_book_is_top(b, o->level, (int)lvl->side);
+    b->sig.dirty |= lob_book_level_watched(b, o->level);
     if (o->prev != LOB_NIL) b->orders[o->prev].next = o->next;
     else lvl->head = o->next;
     if (o->next != LOB_NIL) b->orders[o->next].prev = o->prev;
@@ -451,7 +466,7 @@ static inline int lob_book_requeue(lob_book *b, uint32_t slot, int64_t qty) {
     } else {
         lvl->qty += qty - o->qty;
         o->qty = qty;
-        b->sig.dirty |= lob_book_is_top(b, level, (int)lvl->side);
+        b->sig.dirty |= lob_book_level_watched(b, level);
     }
     return LOB_OK;
 }
@@ -479,6 +494,7 @@ LOB_INLINE void lob_book_record_trade(lob_book *b, int aggressor, int64_t price,
     b->flow_last_price = price;
     b->flow_has_last = 1;
     lob_i128_add_mul(&b->flow_notional, price, qty);
+    lob_book_flow_derived(b);
     lob_sig_trade_at(&b->sig, aggressor, price, qty);
 }
 
@@ -489,80 +505,59 @@ static inline void lob_book_reset_flow(lob_book *b) {
     b->flow_has_last = 0;
     lob_i128_zero(&b->flow_notional);
     lob_sig_reset(&b->sig);
+    lob_book_flow_derived(b);
 }
 
 /* ------------------------------------------------------------------ */
 /* Signals after an event */
 
-/* e(n) of one level, from its before (pb, PB, pa, PA) and after (nb, NB, na, NA). */
-LOB_INLINE void lob_ofi_term(lob_i128 *sum, int64_t pb, int64_t PB, int64_t nb, int64_t NB, int64_t pa,
-                             int64_t PA, int64_t na, int64_t NA) {
-    uint64_t pos = (nb >= pb ? (uint64_t)NB : 0) + (na >= pa ? (uint64_t)PA : 0);
-    uint64_t neg = (nb <= pb ? (uint64_t)PB : 0) + (na <= pa ? (uint64_t)NA : 0);
-    if (pos != neg) lob_i128_add_diff(sum, pos, neg);
-}
-
-/* The best levels after an event against the baseline (the book after the
- * last one): OFI at the best level, absorption (it restarts when a best
- * price changes or a side empties), the new baseline.  `mode`
- * LOB_AFTER_STATE (seeding) only moves the baseline. */
-static inline void lob_book_after_top(lob_book *b, int mode) {
+/* One side's watched levels after an event against the baseline (the book
+ * after the last event): its part of OFI at each of the ofi_levels best
+ * levels (the other side, unchanged, adds nothing), absorption (it restarts
+ * when the best price changes or the side empties), the new baseline.
+ * `mode` LOB_AFTER_STATE (seeding) only moves the baseline. */
+static inline void lob_book_after_side(lob_book *b, int side, int mode) {
     lob_signals *s = &b->sig;
-    uint32_t tb = b->top_level[LOB_BID], ta = b->top_level[LOB_ASK];
-    int64_t nb = INT64_MIN, NB = 0, na = INT64_MAX, NA = 0;
-    if (tb != LOB_NIL) {
-        nb = b->levels[tb].price;
-        NB = b->levels[tb].qty;
-    }
-    if (ta != LOB_NIL) {
-        na = b->levels[ta].price;
-        NA = b->levels[ta].qty;
-    }
-    if (mode == LOB_AFTER_FLOW)
-        lob_ofi_term(&s->ofi[0], s->top_price[0][0], s->top_qty[0][0], nb, NB, s->top_price[1][0],
-                     s->top_qty[1][0], na, NA);
-    if (nb != s->top_price[0][0] || NB == 0) s->absorbed[0] = 0;
-    if (na != s->top_price[1][0] || NA == 0) s->absorbed[1] = 0;
-    s->top_price[0][0] = nb;
-    s->top_qty[0][0] = NB;
-    s->top_price[1][0] = na;
-    s->top_qty[1][0] = NA;
-}
-
-/* OFI at levels 2..M against the baseline. */
-static inline void lob_book_after_levels(lob_book *b, int mode) {
-    lob_signals *s = &b->sig;
+    const lob_ladder *lad = &b->ladder[side];
+    int64_t *prices = s->top_price[side], *qtys = s->top_qty[side];
+    int64_t empty = side == LOB_BID ? INT64_MIN : INT64_MAX;
     int m;
-    for (m = 1; m < s->ofi_levels; m++) {
-        const lob_level *lb = lob_book_level_at(b, LOB_BID, (size_t)m);
-        const lob_level *la = lob_book_level_at(b, LOB_ASK, (size_t)m);
-        int64_t nb = lb ? lb->price : INT64_MIN, NB = lb ? lb->qty : 0;
-        int64_t na = la ? la->price : INT64_MAX, NA = la ? la->qty : 0;
-        if (mode == LOB_AFTER_FLOW)
-            lob_ofi_term(&s->ofi[m], s->top_price[0][m], s->top_qty[0][m], nb, NB, s->top_price[1][m],
-                         s->top_qty[1][m], na, NA);
-        s->top_price[0][m] = nb;
-        s->top_qty[0][m] = NB;
-        s->top_price[1][m] = na;
-        s->top_qty[1][m] = NA;
+    for (m = 0; m < s->ofi_levels; m++) {
+        int64_t np = empty, nq = 0, pp = prices[m], pq = qtys[m];
+        if ((size_t)m < lad->n) {
+            const lob_level *l = &b->levels[lad->levels[lad->n - 1 - m]];
+            np = l->price;
+            nq = l->qty;
+        }
+        if (np == pp && nq == pq) continue;
+        if (mode == LOB_AFTER_FLOW) {
+            /* bid: [b >= b'] B - [b <= b'] B';  ask: [a >= a'] A' - [a <= a'] A */
+            uint64_t pos = np >= pp ? (uint64_t)(side == LOB_BID ? nq : pq) : 0;
+            uint64_t neg = np <= pp ? (uint64_t)(side == LOB_BID ? pq : nq) : 0;
+            if (pos != neg) lob_i128_add_diff(&s->ofi[m], pos, neg);
+        }
+        if (m == 0 && (np != pp || nq == 0)) s->absorbed[side] = 0;
+        prices[m] = np;
+        qtys[m] = nq;
     }
 }
 
 /* The signals' work after a successful event (each engine fill is one):
- * OFI at the best level and absorption look at the book only when the event
- * changed a best level (sig.dirty); with ofi_levels > 1, OFI looks at every
- * level it keeps after every event. */
+ * OFI and absorption look at a side only when the event changed one of the
+ * levels they watch there (sig.dirty bit 1 << side, see lob_book_watched). */
 LOB_INLINE void lob_book_after(lob_book *b, int mode) {
-    if (b->sig.dirty) {
+    int dirty = b->sig.dirty;
+    if (dirty) {
         b->sig.dirty = 0;
-        lob_book_after_top(b, mode);
+        if (dirty & 1) lob_book_after_side(b, LOB_BID, mode);
+        if (dirty & 2) lob_book_after_side(b, LOB_ASK, mode);
     }
-    if (b->sig.ofi_levels > 1) lob_book_after_levels(b, mode);
 }
 
 /* Baseline the signals on the book as it is (after a restore). */
 static inline void lob_book_sync_signals(lob_book *b) {
-    b->sig.dirty = 1;
+    lob_book_flow_derived(b);
+    b->sig.dirty = 3;
     lob_book_after(b, LOB_AFTER_STATE);
 }
 
@@ -637,7 +632,7 @@ LOB_INLINE int lob_book_reduce(lob_book *b, uint64_t order_id, int64_t qty, int6
     } else {
         o->qty -= qty;
         b->levels[o->level].qty -= qty;
-        b->sig.dirty |= lob_book_is_top(b, o->level, (int)b->levels[o->level].side);
+        b->sig.dirty |= lob_book_level_watched(b, o->level);
         *out_left = o->qty;
     }
     return LOB_OK;
@@ -670,7 +665,7 @@ LOB_INLINE int lob_book_execute(lob_book *b, uint64_t order_id, int64_t qty, int
     } else {
         o->qty -= qty;
         lvl->qty -= qty;
-        b->sig.dirty |= lob_book_is_top(b, o->level, (int)lvl->side);
+        b->sig.dirty |= lob_book_level_watched(b, o->level);
         *out_left = o->qty;
     }
     return LOB_OK;
@@ -692,7 +687,7 @@ static inline int lob_book_modify(lob_book *b, uint64_t order_id, int64_t price,
     if (price == lvl->price && qty <= o->qty) {
         lvl->qty -= o->qty - qty;
         o->qty = qty;
-        b->sig.dirty |= lob_book_is_top(b, o->level, side);
+        b->sig.dirty |= lob_book_level_watched(b, o->level);
         return LOB_OK;
     }
     status = lob_book_check_cross(b, side, price, order_id, qty);
@@ -736,7 +731,7 @@ static inline void lob_book_clear(lob_book *b) {
     b->top_level[0] = b->top_level[1] = LOB_NIL;
     lob_pxmap_clear(&b->pxmap[0]);
     lob_pxmap_clear(&b->pxmap[1]);
-    b->sig.dirty = 1;
+    b->sig.dirty = 3;
 }
 
 /* Anonymous qty at (side, price), ahead of every known order there. */
@@ -760,7 +755,7 @@ static inline int lob_book_seed(lob_book *b, int side, int64_t price, int64_t qt
     }
     b->levels[level].anon += qty;
     b->levels[level].qty += qty;
-    b->sig.dirty |= lob_book_is_top(b, level, side);
+    b->sig.dirty |= lob_book_level_watched(b, level);
     return LOB_OK;
 }
 
@@ -797,7 +792,7 @@ static inline int lob_book_draw(lob_book *b, int side, int64_t price, int64_t qt
     lvl->anon -= qty;
     lvl->qty -= qty;
     *out_left = lvl->anon;
-    b->sig.dirty |= lob_book_is_top(b, level, side);
+    b->sig.dirty |= lob_book_level_watched(b, level);
     if (lvl->anon == 0 && lvl->count == 0) lob_book_drop_level(b, level);
     return LOB_OK;
 }

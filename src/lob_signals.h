@@ -31,7 +31,9 @@ typedef struct {
 
 typedef struct lob_signals {
     int64_t ts;                 /* the clock: the latest ts the book has seen */
-    int dirty;                  /* the last operation changed a best level: OFI and absorption look */
+    int dirty;                  /* bit 1 << side: an operation changed a watched level of that side */
+    double vwap;                /* the session vwap and the trade imbalance, as of the last trade */
+    double trade_imbalance;
     int ofi_levels;             /* M: levels of multi-level OFI, 1..LOB_OFI_MAX */
     lob_i128 ofi[LOB_OFI_MAX];  /* sum of e(n) at the m-th best level */
     /* the M best levels of each side after the last event: OFI's "before";
@@ -82,8 +84,7 @@ static inline void lob_i128_sub64(lob_i128 *a, int64_t x) {
 
 /* The value clamped to int64 (the batch rows' int64 fields). */
 static inline int64_t lob_i128_to_int64_sat(const lob_i128 *a) {
-    if (a->hi == 0 && a->lo <= (uint64_t)INT64_MAX) return (int64_t)a->lo;
-    if (a->hi == -1 && a->lo >= (uint64_t)INT64_MAX + 1) return (int64_t)a->lo;
+    if (((int64_t)a->lo >> 63) == a->hi) return (int64_t)a->lo;   /* fits: hi is lo's sign */
     return a->hi < 0 ? INT64_MIN : INT64_MAX;
 }
 
