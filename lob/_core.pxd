@@ -83,6 +83,7 @@ cdef extern from "lob_signals.h" nogil:
         int dirty
         double vwap
         double trade_imbalance
+        int flow_stale
         int ofi_levels
         lob_i128 ofi[10]
         int64_t top_price[2][10]
@@ -175,8 +176,8 @@ cdef extern from "lob_book.h" nogil:
     double lob_book_microprice(const lob_book *b)
     double lob_book_imbalance(const lob_book *b, size_t levels)
     double lob_book_mid(const lob_book *b)
-    double lob_book_vwap(const lob_book *b)
-    double lob_book_trade_imbalance(const lob_book *b)
+    double lob_book_vwap(lob_book *b)
+    double lob_book_trade_imbalance(lob_book *b)
     double lob_book_rolling_vwap(lob_book *b)
     double lob_book_vwap_deviation_bps(lob_book *b)
     double lob_vwap_deviation_of(double mid, double rv)

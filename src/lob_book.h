@@ -119,6 +119,7 @@ static inline int lob_book_init(lob_book *b, int allow_cross, int ofi_levels, in
     lob_sig_init(&b->sig, ofi_levels, window_ns, halflife_ns);
     b->sig.vwap = NAN;                 /* no trade yet */
     b->sig.trade_imbalance = NAN;
+    b->sig.flow_stale = 0;
     if (lob_pxmap_init(&b->pxmap[0]) || lob_pxmap_init(&b->pxmap[1]) || lob_idmap_init(&b->ids, 10))
         return LOB_E_NOMEM;
     return LOB_OK;
@@ -238,21 +239,24 @@ static inline double lob_book_mid(const lob_book *b) {
     return ((double)lob_book_best(b, LOB_BID) + (double)lob_book_best(b, LOB_ASK)) * 0.5;
 }
 
-/* The session vwap and the trade imbalance change only with a trade: they
- * are computed there (lob_book_flow_derived) and read from sig. */
-static inline double lob_book_vwap(const lob_book *b) {
-    return b->sig.vwap;
-}
-
-static inline double lob_book_trade_imbalance(const lob_book *b) {
-    return b->sig.trade_imbalance;
-}
-
+/* The session vwap and the trade imbalance change only with a trade: a
+ * trade marks them stale and the first read after it computes both. */
 static inline void lob_book_flow_derived(lob_book *b) {
     double buy = (double)b->flow_buy, sell = (double)b->flow_sell;
     b->sig.vwap = b->flow_buy == 0 && b->flow_sell == 0 && b->flow_cross == 0 ? NAN
                   : lob_i128_to_double(&b->flow_notional) / (buy + sell + (double)b->flow_cross);
     b->sig.trade_imbalance = b->flow_buy == 0 && b->flow_sell == 0 ? NAN : (buy - sell) / (buy + sell);
+    b->sig.flow_stale = 0;
+}
+
+static inline double lob_book_vwap(lob_book *b) {
+    if (b->sig.flow_stale) lob_book_flow_derived(b);
+    return b->sig.vwap;
+}
+
+static inline double lob_book_trade_imbalance(lob_book *b) {
+    if (b->sig.flow_stale) lob_book_flow_derived(b);
+    return b->sig.trade_imbalance;
 }
 
 static inline double lob_book_rolling_vwap(lob_book *b) {
@@ -494,7 +498,7 @@ LOB_INLINE void lob_book_record_trade(lob_book *b, int aggressor, int64_t price,
     b->flow_last_price = price;
     b->flow_has_last = 1;
     lob_i128_add_mul(&b->flow_notional, price, qty);
-    lob_book_flow_derived(b);
+    b->sig.flow_stale = 1;
     lob_sig_trade_at(&b->sig, aggressor, price, qty);
 }
 

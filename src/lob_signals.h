@@ -32,8 +32,9 @@ typedef struct {
 typedef struct lob_signals {
     int64_t ts;                 /* the clock: the latest ts the book has seen */
     int dirty;                  /* bit 1 << side: an operation changed a watched level of that side */
-    double vwap;                /* the session vwap and the trade imbalance, as of the last trade */
+    double vwap;                /* the session vwap and the trade imbalance, as of flow_stale's last clear */
     double trade_imbalance;
+    int flow_stale;             /* a trade came since vwap and trade_imbalance were computed */
     int ofi_levels;             /* M: levels of multi-level OFI, 1..LOB_OFI_MAX */
     lob_i128 ofi[LOB_OFI_MAX];  /* sum of e(n) at the m-th best level */
     /* the M best levels of each side after the last event: OFI's "before";
