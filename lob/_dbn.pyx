@@ -30,8 +30,7 @@ cdef extern from *:
     """
     void LOB_PREFETCH(const void *p) noexcept nogil
 
-if sizeof(Event) != EVENT_DTYPE.itemsize:
-    raise ImportError(f"lob._events.Event is {sizeof(Event)} bytes, EVENT_DTYPE {EVENT_DTYPE.itemsize}")
+import lob._events  # checks the event layout
 
 cdef enum:
     F_LAST = 128

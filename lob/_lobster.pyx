@@ -24,8 +24,7 @@ import numpy as np
 from lob.dtypes import EVENT_DTYPE
 from lob.errors import (CrossedBookError, DuplicateOrderError, LobError, UnknownOrderError, error)
 
-if sizeof(Event) != EVENT_DTYPE.itemsize:
-    raise ImportError(f"lob._events.Event is {sizeof(Event)} bytes, EVENT_DTYPE {EVENT_DTYPE.itemsize}")
+import lob._events  # checks the event layout
 
 HALT_DTYPE = np.dtype([("row", "<i8"), ("ts", "<i8"), ("state", "<i8")])
 
