@@ -471,7 +471,7 @@ cdef class MatchingEngine:
             maker_left = 0
             self.remove_slot(slot)
         self.push_fill(t.order_id, maker, price, fill, maker_left)
-        self.core.sig.dirty = 3                       # fills happen at the best level
+        self.core.sig.dirty |= 1 << (1 - t.side)      # fills happen at the best level of the maker side
         lob_book_after(self.core, LOB_AFTER_FLOW)     # a fill is an event of the book, as a feed's EXECUTE
 
     cdef void bulk_rounds(self, const Taker *t, uint32_t level, int64_t *left, int64_t *filled) noexcept nogil:
@@ -533,7 +533,7 @@ cdef class MatchingEngine:
                 o.qty = visible
                 x.hidden = rest - visible
                 self.push_fill(t.order_id, o.order_id, price, q, rest)
-            self.core.sig.dirty = 3
+            self.core.sig.dirty |= 1 << (1 - t.side)
             lob_book_after(self.core, LOB_AFTER_FLOW)
 
     cdef void match_level(self, const Taker *t, uint32_t level, int64_t *left, int64_t *filled,
@@ -550,7 +550,7 @@ cdef class MatchingEngine:
             is_last = slot == last
             if self.owned_by(slot, t.owner):
                 self.prevent(t, slot, left, stopped)
-                self.core.sig.dirty = 3
+                self.core.sig.dirty |= 1 << (1 - t.side)
                 lob_book_after(self.core, LOB_AFTER_FLOW)
                 if stopped[0]:
                     return
