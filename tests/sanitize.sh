@@ -6,9 +6,9 @@
 #   tests/sanitize.sh                                   # the fast suite
 #   tests/sanitize.sh python -m tests.fuzz.run apply --runs 100000
 #
-# With no command it runs the fast test suite: pytest -m "not slow" over
-# tests/ (the benchmarks stay in the normal stage).  PYTHON picks the
-# interpreter (default: python).
+# With no command it runs the fast test suite (see the end: pytest -m
+# "not slow" over tests/, benchmarks and their harness in the normal stage
+# only).  PYTHON picks the interpreter (default: python).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python}
@@ -40,8 +40,14 @@ export PYTHONMALLOC=${PYTHONMALLOC:-malloc}
 export LOB_SANITIZED=1
 
 if [ $# -eq 0 ]; then
-    # test_memory_is_returned: ASan quarantines freed memory, so RSS does not drop
+    # The fast suite: the benchmark harness tests (peers, the C++ reference:
+    # other programs, nothing of lob's C) stay in the normal stage; the
+    # model-comparison state machines run 40 examples (the normal stage runs
+    # them in full); test_memory_is_returned: ASan quarantines freed memory,
+    # so RSS does not drop.
+    export LOB_STATEFUL_EXAMPLES=${LOB_STATEFUL_EXAMPLES:-40}
     set -- "$PYTHON" -m pytest tests -m "not slow" -q -p no:cacheprovider \
+        --ignore=tests/test_bench_compare.py --ignore=tests/test_cppref.py --ignore=tests/test_peers_protocol.py \
         --deselect tests/test_stress.py::test_memory_is_returned
 fi
 exec "$@"
