@@ -57,11 +57,13 @@ if SANITIZE:
         raise SystemExit("LOB_SANITIZE=1 needs gcc or clang (AddressSanitizer + UBSan)")
     # Every check on: Cython's index checks in every module, and the
     # sanitizers abort at the first report (-fno-sanitize-recover) so a test
-    # cannot pass over undefined behaviour.  -O1 keeps the stacks readable.
+    # cannot pass over undefined behaviour.  -fno-wrapv undoes Python's
+    # -fwrapv, under which signed overflow is defined and UBSan stays quiet
+    # about it.  -O1 keeps the stacks readable.
     MODULES = {name: dict(d, boundscheck=True, wraparound=True, initializedcheck=True)
                for name, d in MODULES.items()}
     SANITIZERS = "-fsanitize=address,undefined"
-    COMPILE_ARGS = ["-O1", "-g", "-fno-omit-frame-pointer", "-fno-strict-aliasing", SANITIZERS,
+    COMPILE_ARGS = ["-O1", "-g", "-fno-omit-frame-pointer", "-fno-strict-aliasing", "-fno-wrapv", SANITIZERS,
                     "-fno-sanitize-recover=all"]
     LINK_ARGS = [SANITIZERS]
     MACROS = [("LOB_SANITIZE", "1")]

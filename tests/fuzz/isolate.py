@@ -40,16 +40,26 @@ def run_forked(fn, *args, timeout: float = 120.0, **kwargs):
         stderr = err.read().decode(errors="replace")
     if os.WIFSIGNALED(status):
         sig = signal.Signals(os.WTERMSIG(status)).name
-        tail = "\n".join(stderr.splitlines()[-40:])
+        tail = _report(stderr)
         raise AssertionError(f"the process died with {sig}"
                              f"{' (timeout)' if sig == 'SIGALRM' else ''}:\n{tail}")
     if not payload:
-        tail = "\n".join(stderr.splitlines()[-40:])
+        tail = _report(stderr)
         raise AssertionError(f"the process exited with {os.WEXITSTATUS(status)} and no result:\n{tail}")
     kind, value = pickle.loads(payload)
     if kind == "error":
         raise AssertionError(value)
     return value
+
+
+def _report(stderr: str) -> str:
+    """The start of a sanitizer's (or Python's fatal error) report, else
+    the end of stderr."""
+    lines = stderr.splitlines()
+    for i, line in enumerate(lines):
+        if "runtime error:" in line or "ERROR: AddressSanitizer" in line or "Fatal Python error" in line:
+            return "\n".join(lines[i:i + 25])
+    return "\n".join(lines[-40:])
 
 
 def forked(fn=None, *, timeout: float = 120.0):
