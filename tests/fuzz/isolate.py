@@ -2,6 +2,7 @@
 fails that test instead of killing the whole pytest run."""
 from __future__ import annotations
 
+import faulthandler
 import functools
 import os
 import pickle
@@ -21,6 +22,9 @@ def run_forked(fn, *args, timeout: float = 120.0, **kwargs):
             code = 0
             try:
                 os.dup2(err.fileno(), 2)
+                # Python's own crash report into that file too (pytest's
+                # faulthandler writes to the stderr it saw at start)
+                faulthandler.enable(file=2)
                 if timeout:
                     signal.alarm(int(timeout) + 1)
                 result = fn(*args, **kwargs)

@@ -156,9 +156,11 @@ def _sanitizer_line(path: str) -> str:
             text = f.read()[-200000:]
     except OSError:
         return ""
-    for line in reversed(text.splitlines()):
-        if line.startswith("SUMMARY:") or "runtime error:" in line or line.startswith("Fatal Python error"):
-            return line.strip()[:300]
+    lines = text.splitlines()
+    for wanted in ("runtime error:", "SUMMARY:", "Fatal Python error"):
+        for line in lines:
+            if wanted in line:
+                return line.strip()[:300]
     return ""
 
 
@@ -191,6 +193,8 @@ def fuzz(target_name: str, runs: int, *, seed: int = 1, skip_known: bool = False
             fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             os.dup2(fd, 2)
             os.close(fd)
+            import faulthandler   # Python's crash report into the child's log, not the caller's stderr
+            faulthandler.enable(file=2)
             try:
                 _child(target, inputs, start, runs, skip_known, counter, wfd, deadline)
             finally:
