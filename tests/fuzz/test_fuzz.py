@@ -3,7 +3,7 @@
 stream, so a failure reproduces), in forked children, and must find
 nothing.  Long runs: python -m tests.fuzz.run TARGET --runs N.
 
-LOB_FUZZ_RUNS sets the inputs per target (default 2000); LOB_FUZZ_SEED the
+LOB_FUZZ_RUNS sets the inputs per target (default 5000); LOB_FUZZ_SEED the
 stream (default 1).  Under tests/sanitize.sh the targets run on the
 sanitized build, which is what CI's second stage does."""
 import os
@@ -13,7 +13,7 @@ import pytest
 from tests.fuzz.run import corpus, fuzz
 from tests.fuzz.targets import TARGETS
 
-RUNS = int(os.environ.get("LOB_FUZZ_RUNS", "2000"))
+RUNS = int(os.environ.get("LOB_FUZZ_RUNS", "5000"))
 SEED = int(os.environ.get("LOB_FUZZ_SEED", "1"))
 
 NEEDS = {"dbn": ("databento_dbn", "zstandard")}
