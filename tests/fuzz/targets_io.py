@@ -321,7 +321,7 @@ def lobster_messages_target(data: bytes, skip_known: bool = False) -> None:
             m = re.match(rb"([+-]?)([0-9]+)", line)
             if m and (m.group(1) == b"-" or int(m.group(2)) >= 9223372036):
                 raise Known("lobster-time-sign-or-overflow")
-            if re.search(rb"(^|,)-0*9223372036854775808(,|\r|$)", line):
+            if re.search(rb"-0*9223372036854775808(?![0-9])", line):
                 raise Known("lobster-negate-int64-min")
     try:
         with np.errstate(all="ignore"):
@@ -373,7 +373,7 @@ def lobster_book_target(data: bytes, skip_known: bool = False) -> None:
     d = Data(data)
     text = _lobster_bytes(d, _book_line)
     expected = reference_book(text)
-    if skip_known and re.search(rb"(^|,)-0*9223372036854775808(,|\r|\n|$)", text, re.M):
+    if skip_known and re.search(rb"-0*9223372036854775808(?![0-9])", text, re.M):
         raise Known("lobster-negate-int64-min")
     try:
         depth = lob.io.read_lobster_book(text)
