@@ -1,7 +1,7 @@
 """Run a fuzz target for a long time.
 
     python -m tests.fuzz.run TARGET [--runs N] [--engine random|atheris] [--seed S]
-                             [--skip-known] [--max-len BYTES] [--out DIR]
+                             [--skip-known] [--ignore KIND]... [--max-len BYTES] [--out DIR]
     tests/sanitize.sh python -m tests.fuzz.run TARGET ...    # under the sanitizer build
 
 Engines:
@@ -17,7 +17,9 @@ Engines:
 Failures are deduplicated by signature (the violation's kind, or the crash
 and the sanitizer's summary line) and each first input is saved under
 --out (default build/fuzz/TARGET).  --skip-known steps around the defects
-listed in tests/fuzz/known.py (counted, not run).  The last line is a
+listed in tests/fuzz/known.py (counted, not run); --ignore KIND counts the
+violations of a known kind (a name prefix) as known, so atheris, which stops
+at the first failure, gets past them.  The last line is a
 summary: inputs run, skipped as known, and the failures.
 """
 from __future__ import annotations
@@ -119,7 +121,7 @@ class Result:
         return f"{self.runs} inputs run; skipped as known: {known}; failures: {fails}"
 
 
-def _child(target, inputs, start, stop, skip_known, counter, report_fd, deadline):
+def _child(target, inputs, start, stop, skip_known, counter, report_fd, deadline, ignore=()):
     """Run inputs[start:stop] in this (forked) process; report Python-level
     failures through report_fd as JSON lines; exit 0 when done."""
     from tests.fuzz.known import Known
@@ -138,6 +140,9 @@ def _child(target, inputs, start, stop, skip_known, counter, report_fd, deadline
             known[k.name] = known.get(k.name, 0) + 1
         except Exception as exc:            # a violation (or a bug of the harness): record, go on
             sig = signature_of(exc)
+            if ignore and sig.startswith(ignore):
+                known[sig] = known.get(sig, 0) + 1
+                continue
             msg = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             out.write(json.dumps({"sig": sig, "index": i, "msg": msg[:2000], "first": sig not in seen}) + "\n")
             seen.add(sig)
@@ -166,7 +171,7 @@ def _sanitizer_line(path: str) -> str:
 
 def fuzz(target_name: str, runs: int, *, seed: int = 1, skip_known: bool = False, max_len: int = 512,
          out_dir: str | None = None, hang_seconds: float = 30.0, rss_limit_mb: int = 4096,
-         progress: bool = True, inputs=None, time_limit: float = 0.0) -> Result:
+         progress: bool = True, inputs=None, time_limit: float = 0.0, ignore: tuple = ()) -> Result:
     """Run `runs` inputs of `target_name` in forked children (see the module
     docstring); returns a Result.  inputs(i) -> bytes overrides the stream."""
     from tests.fuzz.targets import TARGETS
@@ -196,7 +201,7 @@ def fuzz(target_name: str, runs: int, *, seed: int = 1, skip_known: bool = False
             import faulthandler   # Python's crash report into the child's log, not the caller's stderr
             faulthandler.enable(file=2)
             try:
-                _child(target, inputs, start, runs, skip_known, counter, wfd, deadline)
+                _child(target, inputs, start, runs, skip_known, counter, wfd, deadline, ignore)
             finally:
                 os._exit(70)
         os.close(wfd)
@@ -317,8 +322,10 @@ def _save(out_dir: str, sig: str, data: bytes, message: str, log: str | None = N
     return path
 
 
-def run_atheris(target_name: str, runs: int, skip_known: bool, max_len: int, out_dir: str, extra: list[str]):
+def run_atheris(target_name: str, runs: int, skip_known: bool, max_len: int, out_dir: str, extra: list[str],
+                ignore: tuple = ()):
     import atheris
+    from tests.fuzz.contract import Violation
     from tests.fuzz.known import Known
     from tests.fuzz.targets import TARGETS
     # coverage of every Python function loaded by now (the targets, lob's
@@ -331,6 +338,9 @@ def run_atheris(target_name: str, runs: int, skip_known: bool, max_len: int, out
             target(data, skip_known=skip_known)
         except Known:
             pass
+        except Violation as v:
+            if not v.kind.startswith(ignore):
+                raise
 
     work = os.path.join(out_dir, "corpus")
     os.makedirs(work, exist_ok=True)
@@ -349,6 +359,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-known", action="store_true", help="step around tests/fuzz/known.py defects")
     parser.add_argument("--max-len", type=int, default=512)
+    parser.add_argument("--ignore", action="append", default=[], metavar="KIND",
+                        help="count violations whose kind starts with KIND as known instead (repeatable)")
     parser.add_argument("--out", default=None, help="where failures go (default build/fuzz/TARGET)")
     parser.add_argument("--time-limit", type=float, default=0.0, help="stop after this many seconds")
     parser.add_argument("--json", default=None, help="also write the result as JSON here")
@@ -370,10 +382,10 @@ def main(argv=None) -> int:
     out_dir = args.out or os.path.join(ROOT, "build", "fuzz", args.target)
     os.makedirs(out_dir, exist_ok=True)
     if args.engine == "atheris":
-        run_atheris(args.target, args.runs, args.skip_known, args.max_len, out_dir, extra)
+        run_atheris(args.target, args.runs, args.skip_known, args.max_len, out_dir, extra, tuple(args.ignore))
         return 0
     result = fuzz(args.target, args.runs, seed=args.seed, skip_known=args.skip_known, max_len=args.max_len,
-                  out_dir=out_dir, time_limit=args.time_limit)
+                  out_dir=out_dir, time_limit=args.time_limit, ignore=tuple(args.ignore))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"target": args.target, "runs": result.runs, "known": result.known,
