@@ -47,9 +47,10 @@ cdef enum:
     E_TS = 3            # ts_recv beyond int64 (e.g. UNDEF_TIMESTAMP)
     E_MEMORY = 4
     E_INSTRUMENTS = 5   # several instruments and none chosen
+    E_SIDE = 6          # a side byte not B, A or N
 
 ERRORS = ("", "unknown action", "an add without a side (B or A)", "ts_recv is beyond int64 nanoseconds",
-          "out of memory", "several instruments")
+          "out of memory", "several instruments", "side is not 'B', 'A' or 'N'")
 
 
 # DBN side byte -> lob side, as tables (the side of a record is a coin toss
@@ -282,6 +283,9 @@ cdef int convert(Py_ssize_t n, const uint64_t[:] ts_recv, const uint8_t[:] actio
         if ts_recv[i] > <uint64_t>INT64_MAX:
             at[0] = i
             return E_TS
+        if side[i] != 66 and side[i] != 65 and side[i] != 78:     # B A N
+            at[0] = i
+            return E_SIDE
         e = &ev[s]
         e.ts = <int64_t>ts_recv[i]
         e.order_id = order_id[i]

@@ -52,7 +52,7 @@ _MBO_SIZE = 56                 # bytes of one MBO record (+ 8 with ts_out)
 
 # lob.errors codes
 _BAD_FIELD, _OUT_OF_RANGE, _TRUNCATED, _BAD_LENGTH, _EMPTY = 20, 25, 26, 27, 28
-_CONVERT_CODES = {1: _BAD_FIELD, 2: _BAD_FIELD, 3: _OUT_OF_RANGE}
+_CONVERT_CODES = {1: _BAD_FIELD, 2: _BAD_FIELD, 3: _OUT_OF_RANGE, 6: _BAD_FIELD}
 
 
 class DbnMessages(NamedTuple):
@@ -272,10 +272,12 @@ def _header(data: Buffer, name: str, zstd: bool) -> tuple[int, int, bool, int]:
     return version, schema, bool(ts_out), _PREFIX + length
 
 
-def _records(data: Buffer, start: int, ts_out: bool, name: str, zstd: bool
+def _records(data: Buffer, start: int, ts_out: bool, name: str, zstd: bool, mixed: bool = True
              ) -> tuple[np.ndarray, Optional[npt.NDArray[np.int64]]]:
     """The MBO records as an array of mbo_dtype(ts_out), and their byte
-    offsets (None: record i is at start + i * itemsize)."""
+    offsets (None: record i is at start + i * itemsize).  mixed: other
+    record types may stand between them (a mixed-schema file); in an MBO
+    file they are refused."""
     dtype = mbo_dtype(ts_out)
     size = dtype.itemsize
     body = len(data) - start
@@ -297,6 +299,13 @@ def _records(data: Buffer, start: int, ts_out: bool, name: str, zstd: bool
                                                      f"{len(data) - at} are left (truncated file)")
         raise _parse_error(_BAD_LENGTH, name, at, f"an MBO record here{where} is {length} bytes, not {size}")
     assert offsets is not None
+    if not mixed and len(offsets) * size != body:
+        expected = start + np.arange(len(offsets), dtype=np.int64) * size
+        at = int(expected[np.argmax(offsets != expected)]) if (offsets != expected).any() else \
+            start + len(offsets) * size
+        raise _parse_error(_BAD_FIELD, name, at, f"a record of type 0x{int(buf[at + 1]):02x} in an MBO file"
+                                                 f"{' (decompressed stream)' if zstd else ''}: only MBO records "
+                                                 f"(0x{_RTYPE_MBO:02x}) belong here")
     records = gather_records(buf, offsets, size).view(dtype).reshape(-1)
     return records, offsets
 
@@ -330,8 +339,8 @@ def _read(source: Source, instrument_id: Optional[int], executions: bool) -> Dbn
 
 def _read_data(data: Buffer, name: str, zstd: bool, instrument_id: Optional[int],
                executions: bool) -> DbnMessages:
-    _, _, ts_out, start = _header(data, name, zstd)
-    records, offsets = _records(data, start, ts_out, name, zstd)
+    _, schema, ts_out, start = _header(data, name, zstd)
+    records, offsets = _records(data, start, ts_out, name, zstd, mixed=schema == _SCHEMA_MIXED)
     keep = _instrument(records, instrument_id, name)
     status, index, events, flags, _ = mbo_to_events(records, keep, bool(executions))
     if status:

@@ -182,12 +182,10 @@ def random_orders(d: Data, n: int) -> np.ndarray:
 
 
 def _seed(eng, side, price, qty):
-    """Anonymous qty in the engine's book (the engine's own seed once it
-    owns its book)."""
+    """Anonymous qty in the engine's book: the engine owns its book (eng.book
+    is a read-only view) and has no seeding, so there is none to add."""
     if hasattr(eng, "seed"):
         eng.seed(side, price, qty)
-    else:
-        eng.book.seed(side, price, qty)
 
 
 REPORT_FIELDS = ("status", "filled", "remaining", "cancelled", "n_fills")

@@ -123,45 +123,20 @@ def test_feed_books_callback_that_shrinks_its_list_raises_and_changes_no_book(ch
 # MatchingEngine
 
 
-def _seed(eng, side, price, qty):
-    if hasattr(eng, "seed"):
-        eng.seed(side, price, qty)
-    else:
-        eng.book.seed(side, price, qty)
-
-
 @forked
-def test_engine_modify_crossing_an_anonymous_only_level_keeps_the_order_when_it_raises():
-    # issue 9: a modify to a price that crosses a level holding only seeded
-    # (anonymous) qty read past an empty ladder, and the order was gone
-    # although the call raised
+def test_engine_book_cannot_hold_anonymous_qty():
+    # issue 9: a modify crossing a level of seeded (anonymous) qty only, and a
+    # limit crossing past one, raised after changing the book.  The engine
+    # now owns its book: eng.book is a read-only view with no seed, and the
+    # engine has none, so no level of an engine's book holds anonymous qty.
     eng = lob.MatchingEngine()
-    _seed(eng, lob.ASK, 12, 5)
-    eng.submit(1, lob.BID, 10, 5)
-    before = engine_state(eng)
-    try:
-        eng.modify(1, 12, 5)
-    except (LobError, ValueError) as exc:
-        assert str(exc)
-        assert engine_state(eng) == before, "modify raised but changed the book"
-    eng.check()
-
-
-@forked
-def test_engine_limit_crossing_past_an_anonymous_level_raises_with_nothing_traded():
-    # found by the engine target (corpus engine/violation-state-changed): a
-    # bid trades the ask at 1, then finds seeded qty at 5 that matching
-    # skips, cannot rest at 8 (it would cross) and raises CrossedBookError
-    # after the fill at 1 was made: the call raised and changed the book
-    eng = lob.MatchingEngine()
-    _seed(eng, lob.ASK, 5, 1)
+    assert not hasattr(eng.book, "seed") and not hasattr(eng.book, "set_anonymous") and not hasattr(eng, "seed")
     eng.submit(3, lob.ASK, 1, 3)
-    before = engine_state(eng)
-    try:
-        eng.submit(4, lob.BID, 8, 8)
-    except (LobError, ValueError) as exc:
-        assert str(exc)
-        assert engine_state(eng) == before, "submit raised but changed the book"
+    rep = eng.submit(4, lob.BID, 8, 8)           # trades 3 at 1, the rest rests at 8
+    assert (rep.status, rep.filled, rep.remaining) == ("partial", 3, 5)
+    eng.submit(1, lob.BID, 10, 5)
+    rep = eng.modify(1, 12, 5)                   # nothing to cross at 12: it rests
+    assert rep.status == "resting" and eng.book.best_bid == 12 and len(eng.book.anonymous_levels()) == 0
     eng.check()
 
 
