@@ -302,7 +302,7 @@ def local_cluster(workers: Optional[int] = None, **kwargs: Any) -> Any:
     from distributed import LocalCluster
 
     options: dict[str, Any] = dict(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
+                                   host="127.0.0.1", dashboard_address=":0", silence_logs=logging.ERROR)
     options.update(kwargs)
     return LocalCluster(**options)
 

@@ -585,15 +585,17 @@ class ItchRun(NamedTuple):
 
 def replay_itch_stocks(path: PathLike, symbols: Optional[Any] = None, *, depth: int = 0, signals: bool = False,
                        features: Optional[dict[str, PathLike]] = None, rows: Optional[dict[str, int]] = None,
-                       config: BookConfig = BookConfig(), allow_cross: bool = False) -> ItchRun:
+                       config: BookConfig = BookConfig(), allow_cross: bool = False,
+                       chunk_size: int = 1 << 24) -> ItchRun:
     """Replay the stocks of an ITCH 5.0 file (plain or gzip) in one streaming
     pass, each in its own book (`lob replay FILE --symbol S` for each S):
     `symbols` (None: every stock with order events).  features: {symbol:
     .npy / .parquet path} gets that stock's feature rows, equal to `lob
     replay FILE --symbol S --features PATH`; rows: {symbol: events} as
     itch_event_counts returns (a feature file announces its rows; without
-    it a first pass counts them).  Memory: one chunk of the file and at most
-    PENDING_EVENTS events waiting for a full batch, whatever the file's size.
+    it a first pass counts them).  Memory: one chunk of the file
+    (`chunk_size` bytes) and at most PENDING_EVENTS events waiting for a
+    full batch, whatever the file's size.
     A file with no ITCH message is refused (ParseError); a stock without
     order events has no Replay and no file.  On an error every feature file
     of the run is removed."""
@@ -644,7 +646,7 @@ def replay_itch_stocks(path: PathLike, symbols: Optional[Any] = None, *, depth: 
         waiting[name] = len(rest)
 
     try:
-        chunks = iter_itch(path, parser=parser)
+        chunks = iter_itch(path, chunk_size, parser=parser)
         while True:
             start = time.perf_counter()
             try:
