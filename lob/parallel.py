@@ -96,7 +96,8 @@ class ReplayTable(list):  # type: ignore[type-arg]
         header = ("file", "symbol", "events", "rejected", "seconds", "output or error")
         cells = [(os.path.basename(r.file), r.symbol or "-", f"{r.events:,}", f"{r.rejected:,}", f"{r.seconds:.3f}",
                   r.output if r.error is None and r.output else
-                  ("(no order events)" if r.error is None else f"FAILED: {r.error}")) for r in self]
+                  ("(nothing to replay: no order events, or none of the symbols asked for)" if r.error is None
+                   else f"FAILED: {r.error}")) for r in self]
         widths = [max([len(header[i])] + [len(c[i]) for c in cells]) for i in range(5)]
         right = (False, False, True, True, True)
 
@@ -208,6 +209,7 @@ def _run(task: _Task, depth: int, signals: bool, config: BookConfig) -> list[Rep
     start = time.perf_counter()
     worker = _worker_name()
     partial = [_partial(out) for out in task.outputs]
+    results: list[tuple[Any, Optional[float]]]
     try:
         if task.format == "itch":
             names = [u.symbol for u in task.units]

@@ -22,7 +22,7 @@ from lob.dtypes import feature_dtype
 __all__ = ["RunningStats", "Replay", "Replayer", "replay", "PriceUnit", "price_unit", "price_gcd",
            "price_unit_of_gcd", "FeatureWriter", "save_features", "FEATURE_SUFFIXES", "BookConfig", "detect_format",
            "check_input", "replay_lobster_file", "LobsterRun", "replay_itch_stocks", "ItchRun", "itch_event_counts",
-           "replay_dbn_file", "DbnRun", "replay_path"]
+           "replay_dbn_file", "replay_path"]
 
 CHUNK = 1 << 16
 #: FeatureWriter warns before writing a file larger than this (bytes).
@@ -530,7 +530,7 @@ def replay_lobster_file(path: PathLike, *, orderbook: Optional[PathLike] = None,
 
     path = pathlib.Path(os.fspath(path))
     named = os.fspath(orderbook) if orderbook is not None else None
-    alone = bool(named) and named.lower() == "none"
+    alone = named is not None and named.lower() == "none"
     book_file = None
     if not alone:
         book_file = pathlib.Path(named) if named else path.with_name(path.name.replace("_message_", "_orderbook_"))

@@ -31,6 +31,7 @@ SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
 AAPL = SHARED / "lobster" / "AAPL_2012-06-21_34200000_57600000_message_10.csv"
 GOOG = SHARED / "lobster" / "GOOG_2012-06-21_34200000_57600000_message_1.csv"
 DBN_SAMPLE = SHARED / "dbn" / "orderbooks_mbo_2024-05-08T00-00-00_2024-05-08T00-00-02.dbn.zst"
+ITCH_SAMPLE = SHARED / "itch" / "sample.itch"
 
 
 def parquet_data(path):
@@ -145,13 +146,15 @@ def test_generated_files_equal_serial_replays(cluster, generated, tmp_path, dept
 @pytest.mark.skipif(not AAPL.exists(), reason="../shared/data is absent")
 def test_shared_samples_equal_the_lob_replay_command(cluster, tmp_path):
     scheduler, _ = cluster
-    inputs = [AAPL, GOOG, DBN_SAMPLE]
+    inputs = [AAPL, GOOG, DBN_SAMPLE, ITCH_SAMPLE]
     # address=: connect to a running scheduler (here the test cluster's)
     table = replay_many(inputs, tmp_path / "out", depth=5, signals=True, address=scheduler.scheduler_address)
     assert table.ok, table.summary()
     assert [(pathlib.Path(r.file).name, r.symbol) for r in table] == [(AAPL.name, "AAPL"), (GOOG.name, "GOOG"),
-                                                                       (DBN_SAMPLE.name, "5602")]
-    for row, path in zip(table, inputs):
+                                                                       (DBN_SAMPLE.name, "5602"), (ITCH_SAMPLE.name, "")]
+    # the ITCH sample has a directory and no order event: a row, no output (lob replay: an empty file)
+    assert table[3].output is None and table[3].events == 0 and "nothing to replay" in table.summary()
+    for row, path in zip(table[:3], inputs):
         reference = tmp_path / f"{path.name}.ref.parquet"
         proc = run_lob("replay", path, "--depth", "5", "--signals", "--features", reference)   # the real command
         assert proc.returncode == 0, proc.stderr
