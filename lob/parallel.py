@@ -251,6 +251,13 @@ def _run(task: _Task, depth: int, signals: bool, config: BookConfig) -> list[Rep
     return rows
 
 
+def _pair_half(path: str, inputs: set[str]) -> bool:
+    """A LOBSTER orderbook file whose message file is among the inputs (the
+    message file's task reads it)."""
+    folder, name = os.path.split(path)
+    return "_orderbook_" in name and os.path.join(folder, name.replace("_orderbook_", "_message_")) in inputs
+
+
 def _stem(path: str) -> str:
     name = os.path.basename(path)
     for _ in range(2):
@@ -329,8 +336,10 @@ def replay_many(paths: Iterable[PathLike], out_dir: PathLike, *, format: Optiona
     (default one per core), shut down at the end.  progress: Dask's progress
     bar on stdout.  Outputs are named after the input (``AAPL_..._message_10
     .parquet``; ITCH and several DBN instruments add ``.SYMBOL``; inputs
-    whose names collide add their folders).  The paths must name the same
-    files on every worker; `out_dir` is made if missing.
+    whose names collide add their folders).  A LOBSTER ``_orderbook_`` file
+    given with its ``_message_`` file is that pair's (not replayed alone).
+    The paths must name the same files on every worker; `out_dir` is made if
+    missing.
     """
     from distributed import Client, wait
     from distributed.diagnostics.progressbar import progress as progress_bar
@@ -348,6 +357,8 @@ def replay_many(paths: Iterable[PathLike], out_dir: PathLike, *, format: Optiona
         if full not in seen:
             seen.add(full)
             inputs.append(full)
+    if format in (None, "lobster"):     # `data/*.csv`: an orderbook file given with its message file is that pair's
+        inputs = [p for p in inputs if not _pair_half(p, seen)]
     out = os.path.abspath(os.fspath(out_dir))
     os.makedirs(out, exist_ok=True)
     wanted = None if symbols is None else frozenset(str(s) for s in symbols)
@@ -363,6 +374,7 @@ def replay_many(paths: Iterable[PathLike], out_dir: PathLike, *, format: Optiona
         plans_f = [client.submit(_plan, p, format, wanted, key=f"plan-{_safe(os.path.basename(p))}-{run_id}-{i}",
                                  pure=False) for i, p in enumerate(inputs)]
         if progress:
+            print(f"planning {len(inputs):,} files (formats; ITCH: events per stock)", flush=True)
             progress_bar(plans_f)
         wait(plans_f)
         plans = []
@@ -376,6 +388,8 @@ def replay_many(paths: Iterable[PathLike], out_dir: PathLike, *, format: Optiona
             futures[i] = client.submit(_run, tasks[i], depth, signals, config, key=tasks[i].key, pure=False,
                                        priority=len(order) - rank)
         if progress and futures:
+            units = sum(len(task.units) for task in tasks)
+            print(f"replaying {units:,} (file, symbol) in {len(tasks):,} tasks", flush=True)
             progress_bar(list(futures.values()))
         wait(list(futures.values()))
         by_task: dict[int, list[ReplayRow]] = {}

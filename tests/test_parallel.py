@@ -246,7 +246,10 @@ def test_output_names():
 def test_the_command_line(cluster, generated, tmp_path):
     scheduler, _ = cluster
     itch, csv = generated / "day.itch", generated / "XA_2024-01-02_34200000_57600000_message_5.csv"
-    proc = run_lob("replay-many", itch, csv, "--out", tmp_path / "a", "--scheduler", scheduler.scheduler_address,
+    # `*.csv` brings the orderbook file too: it is the pair's, not an input of its own
+    orderbook = generated / "XA_2024-01-02_34200000_57600000_orderbook_5.csv"
+    proc = run_lob("replay-many", itch, csv, orderbook, "--out", tmp_path / "a", "--scheduler",
+                   scheduler.scheduler_address,
                    "--depth", "2", "--symbol", "BBB", "--symbol", "XA", timeout=120)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
