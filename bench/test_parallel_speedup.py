@@ -3,7 +3,9 @@ pairs, 10 levels a side and every signal in the rows) on a LocalCluster of 2
 worker processes against one of 1 worker process, rounds interleaved in the
 same run; and the scheduler's overhead per task on the same clusters: the
 1-worker wall time less the tasks' own seconds, per task, and the round
-trip of an empty task.
+trip of an empty task.  Also how busy the schedule kept the 2 workers (the
+tasks' seconds over the wall time), which, unlike the speedup, other
+processes on the cores do not move, and the load average.
 
 Target (issue 15): 2 workers >= 1.8x one worker.
 Timed run: python -m pytest bench/test_parallel_speedup.py --benchmark-enable -s
@@ -81,13 +83,19 @@ def test_two_workers_over_one(benchmark, days, full_run, tmp_path, capsys):
         two.close()
     one_s, two_s = statistics.median(walls[1]), statistics.median(walls[2])
     speedup = one_s / two_s
+    # how busy the schedule kept the 2 workers: the tasks' seconds over the wall time (2.0 = both all the time);
+    # unlike the speedup it does not move with other processes' load on the cores
+    busy = statistics.median(o / w for o, w in zip(own[2], walls[2]))
+    load = os.getloadavg()[0]
     # replay_many's own cost beyond the tasks: 2 calls (plan + replay) per file on 1 worker, in sequence
     overhead = statistics.median((w - o) / DAYS for w, o in zip(walls[1], own[1]))
     benchmark.extra_info.update(days=DAYS, events_per_day=n, one_worker_s=one_s, two_workers_s=two_s,
                                 speedup=speedup, overhead_per_task_s=overhead, empty_task_s=empty_s,
-                                cluster_startup_s=startup_s, cpus=os.cpu_count())
+                                cluster_startup_s=startup_s, cpus=os.cpu_count(), two_workers_busy=busy,
+                                load_average=load)
     with capsys.disabled():
         print(f"\nreplay_many, {DAYS} LOBSTER days x {n:,} events, depth 10 + signals, median of {rounds}: "
               f"1 worker {one_s:.2f} s, 2 workers {two_s:.2f} s: speedup {speedup:.2f}x (target 1.8x); "
               f"overhead per file beyond its tasks {overhead * 1e3:.1f} ms, empty task round trip "
-              f"{empty_s * 1e3:.2f} ms; 2 clusters started in {startup_s:.1f} s (not timed)")
+              f"{empty_s * 1e3:.2f} ms; 2 workers busy {busy:.2f} of 2; load average {load:.1f} on "
+              f"{os.cpu_count()} cores; 2 clusters started in {startup_s:.1f} s (not timed)")

@@ -2,13 +2,14 @@
 file of feature rows per (file, symbol), each equal to what `lob replay FILE
 [--symbol S] --features OUT.parquet` writes, whatever the cluster.
 
-How the work is cut:
+How the work is cut (every file has a first task, which finds its format):
 
-* LOBSTER: a file is one stock-day: one task (seeded from the sibling
-  ``_orderbook_`` file when there is one, as `lob replay` does).
-* DBN: one task per instrument of the file.
-* ITCH: a file holds every stock of a day.  A first task per file streams it
-  once and counts each stock's events (the parse alone, ~1 GB/s); the stocks
+* LOBSTER: a file is one stock-day: its first task replays it (seeded from
+  the sibling ``_orderbook_`` file when there is one, as `lob replay` does).
+* DBN: a file of one instrument is replayed by its first task; a file of
+  several gets one task per instrument.
+* ITCH: a file holds every stock of a day.  Its first task streams it once
+  and counts each stock's events (the parse alone, ~1 GB/s); the stocks
   are then packed, by event count, into as few replay tasks as keep every
   worker busy, and each task streams the file once and replays its set of
   stocks, each into its own book and its own Parquet file
@@ -47,6 +48,8 @@ __all__ = ["replay_many", "ReplayRow", "ReplayTable", "output_names", "local_clu
 PathLike = Union[str, "os.PathLike[str]"]
 #: An ITCH replay task takes at most this many stocks (each holds a book and an open Parquet writer).
 STOCKS_PER_TASK = 1000
+#: An ITCH file is split into sets of stocks of at least this many events (each set parses the whole file).
+EVENTS_PER_TASK = 1 << 20
 #: Name suffixes dropped from an input's name to name its outputs.
 _INPUT_SUFFIXES = (".gz", ".zst", ".csv", ".itch", ".dbn", ".bin", ".txt")
 
@@ -124,12 +127,16 @@ class _Unit(NamedTuple):
 
 
 class _Plan(NamedTuple):
+    """A file's first task: its format and units, or its error; `rows` when
+    that task also replayed it (a file of one stock or instrument)."""
+
     path: str
     format: str
     units: list[_Unit]
     error: Optional[str]
     seconds: float
     worker: str
+    rows: Optional[list[ReplayRow]] = None
 
 
 class _Task(NamedTuple):
@@ -195,6 +202,21 @@ def _plan(path: str, format: Optional[str], symbols: Optional[frozenset[str]]) -
         return _Plan(path, fmt, units, None, time.perf_counter() - start, _worker_name())
     except Exception as exc:    # the file's own failure: its row says why, the others go on
         return _Plan(path, fmt, [], _error_line(exc, path), time.perf_counter() - start, _worker_name())
+
+
+def _first(path: str, format: Optional[str], symbols: Optional[frozenset[str]], output: str, key: str,
+           depth: int, signals: bool, config: BookConfig) -> _Plan:
+    """On a worker, a file's first task: its plan, and the replay itself
+    when the file is one (file, symbol) (LOBSTER, DBN of one instrument) to
+    `output`; an ITCH file or a DBN file of several instruments gets replay
+    tasks of its own once every first task is done."""
+    plan = _plan(path, format, symbols)
+    single = plan.format == "lobster" or (plan.format == "dbn" and len(plan.units) == 1
+                                          and plan.units[0].instrument is None)
+    if plan.error is not None or not plan.units or not single:
+        return plan
+    task = _Task(key, path, plan.format, plan.units, [output], plan.units[0].cost)
+    return plan._replace(rows=_run(task, depth, signals, config))
 
 
 def _partial(output: str) -> str:
@@ -371,17 +393,18 @@ def replay_many(paths: Iterable[PathLike], out_dir: PathLike, *, format: Optiona
             client = own_client = Client(cluster)
     try:
         run_id = uuid.uuid4().hex[:8]
-        plans_f = [client.submit(_plan, p, format, wanted, key=f"plan-{_safe(os.path.basename(p))}-{run_id}-{i}",
-                                 pure=False) for i, p in enumerate(inputs)]
+        stems = output_names(inputs)
+        firsts = [client.submit(_first, p, format, wanted, os.path.join(out, f"{stems[p]}.parquet"),
+                                f"replay-{stems[p]}-{run_id}", depth, signals, config,
+                                key=f"replay-{stems[p]}-{run_id}", pure=False) for p in inputs]
         if progress:
-            print(f"planning {len(inputs):,} files (formats; ITCH: events per stock)", flush=True)
-            progress_bar(plans_f)
-        wait(plans_f)
-        plans = []
-        for path, future in zip(inputs, plans_f):
-            plans.append(_outcome(future, lambda exc, path=path: _Plan(path, format or "", [], _error_line(exc, path),
-                                                                       0.0, "")))
-        tasks = _tasks(plans, out, sum(client.nthreads().values()) or 1, run_id)
+            print(f"replaying {len(inputs):,} files (ITCH: counting each stock's events)", flush=True)
+            progress_bar(firsts)
+        wait(firsts)
+        plans = [_outcome(future, lambda exc, path=path: _Plan(path, format or "", [], _error_line(exc, path),
+                                                              0.0, "")) for path, future in zip(inputs, firsts)]
+        tasks = _tasks([p for p in plans if p.rows is None], stems, out, sum(client.nthreads().values()) or 1,
+                       run_id)
         order = sorted(range(len(tasks)), key=lambda i: -tasks[i].cost)      # the longest start first
         futures: dict[int, Any] = {}
         for rank, i in enumerate(order):
@@ -389,7 +412,8 @@ def replay_many(paths: Iterable[PathLike], out_dir: PathLike, *, format: Optiona
                                        priority=len(order) - rank)
         if progress and futures:
             units = sum(len(task.units) for task in tasks)
-            print(f"replaying {units:,} (file, symbol) in {len(tasks):,} tasks", flush=True)
+            print(f"replaying {units:,} (file, symbol) of ITCH / multi-instrument DBN files in {len(tasks):,} tasks",
+                  flush=True)
             progress_bar(list(futures.values()))
         wait(list(futures.values()))
         by_task: dict[int, list[ReplayRow]] = {}
@@ -404,13 +428,16 @@ def replay_many(paths: Iterable[PathLike], out_dir: PathLike, *, format: Optiona
             cluster.close()
     table = ReplayTable()
     for plan in plans:
+        if plan.rows is not None:
+            table.extend(plan.rows)
+            continue
         if plan.error is not None or not plan.units:
             table.append(ReplayRow(plan.path, "", plan.format, 0, 0, plan.seconds, None, plan.error,
                                    "", plan.seconds, plan.worker))
             continue
         rows = [row for i, task in enumerate(tasks) if task.path == plan.path for row in by_task[i]]
         table.extend(sorted(rows, key=lambda r: r.symbol))
-    _sweep(out, tasks)
+    _sweep(out, stems.values())
     return table
 
 
@@ -423,10 +450,10 @@ def _outcome(future: Any, failed: Any) -> Any:
         return failed(exc)
 
 
-def _tasks(plans: list[_Plan], out: str, slots: int, run_id: str) -> list[_Task]:
+def _tasks(plans: list[_Plan], stems: dict[str, str], out: str, slots: int, run_id: str) -> list[_Task]:
     """The replay tasks of the plans; ITCH stocks packed into as few sets as
-    keep `slots` worker threads busy (at most STOCKS_PER_TASK stocks a set)."""
-    stems = output_names([p.path for p in plans])
+    keep `slots` worker threads busy (at most STOCKS_PER_TASK stocks a set,
+    and no smaller than EVENTS_PER_TASK events unless it must)."""
     itch_files = sum(1 for p in plans if p.format == "itch" and p.units)
     tasks = []
     for plan in plans:
@@ -434,7 +461,9 @@ def _tasks(plans: list[_Plan], out: str, slots: int, run_id: str) -> list[_Task]
             continue
         stem = stems[plan.path]
         if plan.format == "itch":
-            groups = max(math.ceil(len(plan.units) / STOCKS_PER_TASK), math.ceil(slots / max(itch_files, 1)))
+            events = sum(u.cost for u in plan.units)
+            busy = min(math.ceil(slots / max(itch_files, 1)), max(1, events // EVENTS_PER_TASK))
+            groups = max(math.ceil(len(plan.units) / STOCKS_PER_TASK), busy)
             sets = _pack(plan.units, groups)
         else:
             sets = [[u] for u in plan.units]
@@ -448,13 +477,11 @@ def _tasks(plans: list[_Plan], out: str, slots: int, run_id: str) -> list[_Task]
     return tasks
 
 
-def _sweep(out: str, tasks: list[_Task]) -> None:
+def _sweep(out: str, stems: Iterable[str]) -> None:
     """Remove what tasks on dead workers left half written."""
-    for task in tasks:
-        for output in task.outputs:
-            folder, name = os.path.split(output)
-            for leftover in glob.glob(os.path.join(glob.escape(folder), f".{glob.escape(name)}.*.partial.parquet")):
-                try:
-                    os.unlink(leftover)
-                except OSError:
-                    pass
+    for stem in stems:
+        for leftover in glob.glob(os.path.join(glob.escape(out), f".{glob.escape(stem)}.*.partial.parquet")):
+            try:
+                os.unlink(leftover)
+            except OSError:
+                pass

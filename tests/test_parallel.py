@@ -16,6 +16,7 @@ import pytest
 
 import lob
 import lob.io
+import lob.parallel
 from lob.cli import main as lob_main
 
 distributed = pytest.importorskip("distributed")
@@ -111,8 +112,10 @@ def generated(tmp_path_factory):
 
 
 @pytest.mark.parametrize("depth,signals", [(0, False), (3, True)])
-def test_generated_files_equal_serial_replays(cluster, generated, tmp_path, depth, signals):
+def test_generated_files_equal_serial_replays(cluster, generated, tmp_path, monkeypatch, depth, signals):
     _, client = cluster
+    if signals:     # the ITCH day in 2 sets of stocks (a task each; one parse each) rather than 1
+        monkeypatch.setattr(lob.parallel, "EVENTS_PER_TASK", 1000)
     inputs = [generated / "XA_2024-01-02_34200000_57600000_message_5.csv",
               generated / "XB_2024-01-02_34200000_57600000_message_5.csv",
               generated / "day.itch", generated / "one.dbn.zst", generated / "two.dbn"]
@@ -141,6 +144,10 @@ def test_generated_files_equal_serial_replays(cluster, generated, tmp_path, dept
     assert np.asarray(pq.read_table(got[("day.itch", "AAA")].output).column("best_bid")).tolist() == \
         aaa["best_bid"].tolist()
     assert sorted(os.listdir(tmp_path / "out")) == sorted(os.path.basename(r.output) for r in table)
+    itch_tasks = {r.task for r in table if r.format == "itch"}
+    assert len(itch_tasks) == (2 if signals else 1)
+    # every other file is replayed by its first task; the two instruments of two.dbn by a task each
+    assert len({r.task for r in table}) == len(itch_tasks) + 5
 
 
 @pytest.mark.skipif(not AAPL.exists(), reason="../shared/data is absent")
