@@ -398,7 +398,8 @@ def replay_many(paths: Iterable[PathLike], out_dir: PathLike, *, format: Optiona
                                 f"replay-{stems[p]}-{run_id}", depth, signals, config,
                                 key=f"replay-{stems[p]}-{run_id}", pure=False) for p in inputs]
         if progress:
-            print(f"replaying {len(inputs):,} files (ITCH: counting each stock's events)", flush=True)
+            print(f"replaying {len(inputs):,} file{'s' if len(inputs) != 1 else ''} (ITCH: counting each stock's "
+                  f"events)", flush=True)
             progress_bar(firsts)
         wait(firsts)
         plans = [_outcome(future, lambda exc, path=path: _Plan(path, format or "", [], _error_line(exc, path),

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     where = f"the scheduler at {args.scheduler}" if args.scheduler else \
         f"a local cluster of {args.workers or os.cpu_count() or 1} worker processes"
-    print(f"lob replay-many: {len(args.files):,} files on {where}")
+    print(f"lob replay-many: {len(args.files):,} file{'s' if len(args.files) != 1 else ''} on {where}")
     table = replay_many(args.files, args.out, format=args.format, depth=args.depth, signals=args.signals,
                         symbols=args.symbols, address=args.scheduler, workers=args.workers, config=book_config(args),
                         progress=True)

@@ -7,6 +7,7 @@ again on another worker."""
 import os
 import pathlib
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -26,7 +27,7 @@ pq = pytest.importorskip("pyarrow.parquet")
 from lob.parallel import local_cluster, output_names, replay_many  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from cli_support import run_lob  # noqa: E402
+from cli_support import lob_command, run_lob  # noqa: E402
 
 SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
 AAPL = SHARED / "lobster" / "AAPL_2012-06-21_34200000_57600000_message_10.csv"
@@ -289,5 +290,12 @@ def test_command_line_refusals(tmp_path):
     proc = run_lob("replay-many", tmp_path / "x.itch", "--out", tmp_path / "file")
     assert proc.returncode == 1 and "Traceback" not in proc.stderr and "--out" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+    # an unreachable scheduler: one line once Dask's connect timeout passes (2 s here)
+    env = dict(os.environ, DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT="2s")
+    proc = subprocess.run(lob_command() + ["replay-many", str(tmp_path / "x.itch"), "--out", str(tmp_path / "o"),
+                                           "--scheduler", "tcp://127.0.0.1:1"], capture_output=True, text=True,
+                          env=env, timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()] and "tcp://127.0.0.1:1" in proc.stderr
     proc = run_lob("replay-many", "--help")
     assert proc.returncode == 0 and "--scheduler" in proc.stdout and "--workers" in proc.stdout
