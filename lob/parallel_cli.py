@@ -32,6 +32,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--depth", type=_int_between(0, MAX_DEPTH), default=0,
                    help=f"levels a side in the features, 0 to {MAX_DEPTH:,} (default 0)")
     add_signal_options(p)
+    for action in p._actions:
+        if action.dest == "signals":
+            action.help = "record every signal of the contract in the feature rows (docs/signals.md)"
     p.set_defaults(func=run)
 
 
