@@ -56,6 +56,7 @@ def test_two_workers_over_one(benchmark, days, full_run, tmp_path, capsys):
     clients = {1: distributed.Client(one), 2: distributed.Client(two)}
     walls = {1: [], 2: []}
     own = {1: [], 2: []}
+    cpu = {1: [], 2: []}
     try:
         for client in clients.values():      # warm: workers import lobcore, pyarrow
             client.submit(_noop, 0, pure=False).result()
@@ -69,6 +70,7 @@ def test_two_workers_over_one(benchmark, days, full_run, tmp_path, capsys):
                 walls[workers].append(time.perf_counter() - start)
                 assert table.ok and len(table) == DAYS, table.summary()
                 own[workers].append(sum(row.task_seconds for row in table))
+                cpu[workers].append(sum(row.task_cpu_seconds for row in table))
 
         benchmark.pedantic(run_round, rounds=rounds, iterations=1)
         # the round trip of an empty task on the 1-worker cluster
@@ -86,16 +88,20 @@ def test_two_workers_over_one(benchmark, days, full_run, tmp_path, capsys):
     # how busy the schedule kept the 2 workers: the tasks' seconds over the wall time (2.0 = both all the time);
     # unlike the speedup it does not move with other processes' load on the cores
     busy = statistics.median(o / w for o, w in zip(own[2], walls[2]))
+    # CPU seconds of the 8 tasks with 2 workers over 1: 1.0 when running side by side costs the tasks nothing
+    # beyond sharing the cores (no memory-bandwidth or cache contention)
+    cpu_ratio = statistics.median(cpu[2]) / statistics.median(cpu[1])
     load = os.getloadavg()[0]
     # replay_many's own cost beyond the tasks: 2 calls (plan + replay) per file on 1 worker, in sequence
     overhead = statistics.median((w - o) / DAYS for w, o in zip(walls[1], own[1]))
     benchmark.extra_info.update(days=DAYS, events_per_day=n, one_worker_s=one_s, two_workers_s=two_s,
                                 speedup=speedup, overhead_per_task_s=overhead, empty_task_s=empty_s,
                                 cluster_startup_s=startup_s, cpus=os.cpu_count(), two_workers_busy=busy,
-                                load_average=load)
+                                load_average=load, task_cpu_2_over_1=cpu_ratio)
     with capsys.disabled():
         print(f"\nreplay_many, {DAYS} LOBSTER days x {n:,} events, depth 10 + signals, median of {rounds}: "
               f"1 worker {one_s:.2f} s, 2 workers {two_s:.2f} s: speedup {speedup:.2f}x (target 1.8x); "
               f"overhead per file beyond its tasks {overhead * 1e3:.1f} ms, empty task round trip "
-              f"{empty_s * 1e3:.2f} ms; 2 workers busy {busy:.2f} of 2; load average {load:.1f} on "
+              f"{empty_s * 1e3:.2f} ms; 2 workers busy {busy:.2f} of 2, task CPU seconds 2 workers / 1 "
+              f"{cpu_ratio:.2f}; load average {load:.1f} on "
               f"{os.cpu_count()} cores; 2 clusters started in {startup_s:.1f} s (not timed)")

@@ -59,7 +59,8 @@ class ReplayRow(NamedTuple):
     failed or had no order events), events replayed, events the book
     rejected, seconds (applying and writing this stock; with the reading for
     a file of one stock), the error (one line naming the file; None when it
-    worked), the Dask task that did it, the task's seconds and its worker."""
+    worked), the Dask task that did it, the task's seconds, its CPU seconds
+    (the worker process's, which has one task at a time) and its worker."""
 
     file: str
     symbol: str
@@ -71,6 +72,7 @@ class ReplayRow(NamedTuple):
     error: Optional[str]
     task: str
     task_seconds: float
+    task_cpu_seconds: float
     worker: str
 
 
@@ -228,7 +230,7 @@ def _run(task: _Task, depth: int, signals: bool, config: BookConfig) -> list[Rep
     """On a worker: replay one task's units into their Parquet files."""
     from lob.replay import replay_dbn_file, replay_itch_stocks, replay_lobster_file
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     worker = _worker_name()
     partial = [_partial(out) for out in task.outputs]
     results: list[tuple[Any, Optional[float]]]
@@ -257,19 +259,19 @@ def _run(task: _Task, depth: int, signals: bool, config: BookConfig) -> list[Rep
             except FileNotFoundError:
                 pass
         line = _error_line(exc, task.path)
-        took = time.perf_counter() - start
-        return [ReplayRow(task.path, u.symbol, task.format, 0, 0, took, None, line, task.key, took, worker)
+        took, used = time.perf_counter() - start, time.process_time() - cpu
+        return [ReplayRow(task.path, u.symbol, task.format, 0, 0, took, None, line, task.key, took, used, worker)
                 for u in task.units]
-    took = time.perf_counter() - start
+    took, used = time.perf_counter() - start, time.process_time() - cpu
     rows = []
     for unit, out, (result, seconds) in zip(task.units, task.outputs, results):
         if result is None:          # counted in the plan, none in the replay: a file that changed under us
             rows.append(ReplayRow(task.path, unit.symbol, task.format, 0, 0, 0.0, None,
                                   f"{task.path}: no order events for {unit.symbol!r} (the file changed?)",
-                                  task.key, took, worker))
+                                  task.key, took, used, worker))
             continue
         rows.append(ReplayRow(task.path, unit.symbol, task.format, result.events, sum(result.rejected.values()),
-                              took if seconds is None else seconds, out, None, task.key, took, worker))
+                              took if seconds is None else seconds, out, None, task.key, took, used, worker))
     return rows
 
 
@@ -421,7 +423,7 @@ def replay_many(paths: Iterable[PathLike], out_dir: PathLike, *, format: Optiona
         for i, task in enumerate(tasks):
             by_task[i] = _outcome(futures[i], lambda exc, task=task: [
                 ReplayRow(task.path, u.symbol, task.format, 0, 0, 0.0, None, _error_line(exc, task.path), task.key,
-                          0.0, "") for u in task.units])
+                          0.0, 0.0, "") for u in task.units])
     finally:
         if own_client is not None:
             own_client.close()
@@ -434,7 +436,7 @@ def replay_many(paths: Iterable[PathLike], out_dir: PathLike, *, format: Optiona
             continue
         if plan.error is not None or not plan.units:
             table.append(ReplayRow(plan.path, "", plan.format, 0, 0, plan.seconds, None, plan.error,
-                                   "", plan.seconds, plan.worker))
+                                   "", plan.seconds, 0.0, plan.worker))
             continue
         rows = [row for i, task in enumerate(tasks) if task.path == plan.path for row in by_task[i]]
         table.extend(sorted(rows, key=lambda r: r.symbol))
