@@ -415,7 +415,8 @@ def replay_many(paths: Iterable[PathLike], out_dir: PathLike, *, format: Optiona
                                        priority=len(order) - rank)
         if progress and futures:
             units = sum(len(task.units) for task in tasks)
-            print(f"replaying {units:,} (file, symbol) of ITCH / multi-instrument DBN files in {len(tasks):,} tasks",
+            print(f"replaying {units:,} (file, symbol) of ITCH / multi-instrument DBN files in {len(tasks):,} "
+                  f"task{'s' if len(tasks) != 1 else ''}",
                   flush=True)
             progress_bar(list(futures.values()))
         wait(list(futures.values()))
