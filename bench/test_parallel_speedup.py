@@ -94,18 +94,22 @@ def test_two_workers_over_one(benchmark, days, full_run, tmp_path, capsys):
     # the cores the tasks got: CPU seconds per wall second (2.0 = both cores, all the time); when the machine's
     # other load leaves no more to a second worker than to one, no schedule can speed up
     got = {k: statistics.median(c / w for c, w in zip(cpu[k], walls[k])) for k in (1, 2)}
+    # a projection, not a measurement: the speedup if each worker had a core to itself (the schedule's
+    # occupancy, less what the tasks cost each other)
+    projected = busy / cpu_ratio
     load = os.getloadavg()[0]
     # replay_many's own cost beyond the tasks: 2 calls (plan + replay) per file on 1 worker, in sequence
     overhead = statistics.median((w - o) / DAYS for w, o in zip(walls[1], own[1]))
     benchmark.extra_info.update(days=DAYS, events_per_day=n, one_worker_s=one_s, two_workers_s=two_s,
                                 speedup=speedup, overhead_per_task_s=overhead, empty_task_s=empty_s,
                                 cluster_startup_s=startup_s, cpus=os.cpu_count(), two_workers_busy=busy,
-                                load_average=load, task_cpu_2_over_1=cpu_ratio, cores_got_1=got[1], cores_got_2=got[2])
+                                load_average=load, task_cpu_2_over_1=cpu_ratio, cores_got_1=got[1], cores_got_2=got[2],
+                                projected_speedup_free_cores=projected)
     with capsys.disabled():
         print(f"\nreplay_many, {DAYS} LOBSTER days x {n:,} events, depth 10 + signals, median of {rounds}: "
               f"1 worker {one_s:.2f} s, 2 workers {two_s:.2f} s: speedup {speedup:.2f}x (target 1.8x); "
               f"overhead per file beyond its tasks {overhead * 1e3:.1f} ms, empty task round trip "
               f"{empty_s * 1e3:.2f} ms; 2 workers busy {busy:.2f} of 2, task CPU seconds 2 workers / 1 "
               f"{cpu_ratio:.2f}; cores the tasks got: 1 worker {got[1]:.2f}, 2 workers {got[2]:.2f}; "
-              f"load average {load:.1f} on "
+              f"(projected on 2 free cores: {projected:.2f}x); load average {load:.1f} on "
               f"{os.cpu_count()} cores; 2 clusters started in {startup_s:.1f} s (not timed)")
