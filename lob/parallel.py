@@ -363,7 +363,8 @@ def replay_many(paths: Iterable[PathLike], out_dir: PathLike, *, format: Optiona
     whose names collide add their folders).  A LOBSTER ``_orderbook_`` file
     given with its ``_message_`` file is that pair's (not replayed alone).
     The paths must name the same files on every worker; `out_dir` is made if
-    missing.
+    missing.  A script that starts the LocalCluster needs the ``if __name__
+    == "__main__":`` guard (its worker processes are spawned).
     """
     from distributed import Client, wait
     from distributed.diagnostics.progressbar import progress as progress_bar
@@ -374,6 +375,8 @@ def replay_many(paths: Iterable[PathLike], out_dir: PathLike, *, format: Optiona
     if workers is not None and (client is not None or address is not None):
         raise ValueError("workers= sizes the LocalCluster replay_many starts; with client= or address= the "
                          "cluster has its own")
+    if isinstance(paths, (str, os.PathLike)):      # one file
+        paths = [paths]     # type: ignore[list-item]
     seen: set[str] = set()
     inputs = []
     for p in paths:
