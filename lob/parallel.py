@@ -113,7 +113,9 @@ class ReplayTable(list):  # type: ignore[type-arg]
         lines = [line(header)] + [line(c) for c in cells]
         written = sum(1 for r in self if r.error is None and r.output)
         tasks = len({r.task for r in self if r.task})
-        lines.append(f"{len(self):,} outputs from {tasks:,} tasks: {written:,} written, {len(self.failed):,} failed; "
+        plural = ("s" if len(self) != 1 else "", "s" if tasks != 1 else "")
+        lines.append(f"{len(self):,} output{plural[0]} from {tasks:,} task{plural[1]}: "
+                     f"{written:,} written, {len(self.failed):,} failed; "
                      f"{sum(r.events for r in self):,} events, {sum(r.rejected for r in self):,} rejected")
         return "\n".join(lines)
 
