@@ -158,8 +158,8 @@ def test_shared_samples_equal_the_lob_replay_command(cluster, tmp_path):
     # address=: connect to a running scheduler (here the test cluster's)
     table = replay_many(inputs, tmp_path / "out", depth=5, signals=True, address=scheduler.scheduler_address)
     assert table.ok, table.summary()
-    assert [(pathlib.Path(r.file).name, r.symbol) for r in table] == [(AAPL.name, "AAPL"), (GOOG.name, "GOOG"),
-                                                                       (DBN_SAMPLE.name, "5602"), (ITCH_SAMPLE.name, "")]
+    assert [(pathlib.Path(r.file).name, r.symbol) for r in table] == [
+        (AAPL.name, "AAPL"), (GOOG.name, "GOOG"), (DBN_SAMPLE.name, "5602"), (ITCH_SAMPLE.name, "")]
     # the ITCH sample has a directory and no order event: a row, no output (lob replay: an empty file)
     assert table[3].output is None and table[3].events == 0 and "nothing to replay" in table.summary()
     for row, path in zip(table[:3], inputs):
