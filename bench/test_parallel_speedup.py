@@ -48,7 +48,7 @@ def days(tmp_path_factory, full_run):
 
 def test_two_workers_over_one(benchmark, days, full_run, tmp_path, capsys):
     paths, n = days
-    rounds = 3 if full_run else 1
+    rounds = 5 if full_run else 1
     started = time.perf_counter()
     one = local_cluster(1)
     two = local_cluster(2)
