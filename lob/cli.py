@@ -1,4 +1,4 @@
-"""The `lob` command (also `python -m lob`): demo, replay, lobster-check, bench, version.
+"""The `lob` command (also `python -m lob`): demo, replay, replay-many, lobster-check, bench, version.
 
 A command refuses bad input (a missing, empty or malformed file, a bad
 argument) in one line on stderr that names the file, the line or byte offset
@@ -24,8 +24,10 @@ import numpy.typing as npt
 import lob
 from lob.errors import LobError, error
 import lob.feed_cli
+import lob.parallel_cli
 from lob.kinds import ADD, CANCEL, CLEAR, EXECUTE, MODIFY, REDUCE, TRADE
-from lob.replay import FEATURE_SUFFIXES, price_unit
+from lob.replay import (DBN_PRICES, FEATURE_SUFFIXES, FORMAT_NAMES as _FORMAT_NAMES, ITCH_PRICES, LOBSTER_PRICES,
+                        BookConfig, _check_text, _guess_format, _sniff, check_input as _check_input, price_unit)
 
 #: Exit statuses: a refused input, a malformed command line (argparse's).
 EXIT_REFUSED = 1
@@ -37,11 +39,6 @@ MAX_DEMO_EVENTS = 100_000_000
 #: Exceptions that mean "this input is refused", not "lobcore has a bug"
 #: (EOFError and zlib.error: a truncated or corrupt gzip stream).
 INPUT_ERRORS = (LobError, OSError, ValueError, ImportError, OverflowError, MemoryError, EOFError, zlib.error)
-
-#: The integer price unit of each exchange format: units per instrument price unit.
-ITCH_PRICES = (10_000, "dollars (ITCH prices / 10,000; feature files keep ITCH's integers)")
-LOBSTER_PRICES = (10_000, "dollars (LOBSTER prices / 10,000; feature files keep LOBSTER's integers)")
-DBN_PRICES = (1_000_000_000, "the instrument's units (DBN prices / 1e9; feature files keep DBN's integers)")
 
 
 class Refused(LobError, ValueError):
@@ -162,58 +159,6 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _guess_format(path: pathlib.Path) -> str:
-    name = str(path).lower()
-    if name.endswith(".csv"):
-        return "lobster"
-    if name.endswith((".dbn", ".dbn.zst", ".zst")):
-        return "dbn"
-    return "itch"
-
-
-def _sniff(path: pathlib.Path) -> Optional[str]:
-    """The format the first bytes show ("itch", "lobster", "dbn"), or None
-    when they show none of them clearly."""
-    from lob.io.itch import MESSAGE_LENGTHS
-
-    with open(path, "rb") as f:
-        head = f.read(4096)
-    if head[:4] == b"\x28\xb5\x2f\xfd" or head[:3] == b"DBN":     # zstd frame, DBN magic
-        return "dbn"
-    if head[:2] == b"\x1f\x8b":                                  # gzip: ITCH files ship gzipped
-        return "itch"
-    if len(head) >= 3:
-        kind = chr(head[2])
-        if MESSAGE_LENGTHS.get(kind) == int.from_bytes(head[:2], "big"):
-            return "itch"
-    text = head.split(b"\n")[0]
-    if text and b"," in text and all(c in b"0123456789.,-+eE \r\t" for c in text):
-        return "lobster"
-    return None
-
-
-def _check_text(path: pathlib.Path) -> None:
-    """Refuse binary data where CSV text is expected, at its first byte."""
-    with open(path, "rb") as f:
-        head = f.read(1 << 16)
-    binary = next((i for i, c in enumerate(head) if c < 32 and c not in b"\r\n\t" or c > 126), None)
-    if binary is not None:
-        raise error(20, source=str(path), offset=binary,
-                    detail=f"binary data (byte 0x{head[binary]:02x}) where LOBSTER CSV text is expected")
-
-
-def _check_input(path: pathlib.Path) -> None:
-    """Refuse what no reader can open: missing, a folder, not a regular file, empty."""
-    if not path.exists():
-        raise FileNotFoundError(2, "no such file", str(path))
-    if path.is_dir():
-        raise IsADirectoryError(21, "is a folder, not a file", str(path))
-    if not path.is_file():
-        raise error(20, source=str(path), detail="not a regular file")
-    if path.stat().st_size == 0:
-        raise error(28, source=str(path), detail="the file is empty (0 bytes)")
-
-
 def _check_features(target: str) -> None:
     """Refuse a features file that cannot be written, before the replay."""
     if not target.endswith(FEATURE_SUFFIXES):
@@ -241,19 +186,10 @@ def _features_line(target: Optional[str]) -> None:
 def replay_file(args: argparse.Namespace) -> int:
     """`lob replay FILE`: read a LOBSTER, ITCH or DBN file, replay it through
     the book and print a summary (optionally every feature row to a file)."""
-    from lob.replay import replay
+    from lob.replay import detect_format, replay_lobster_file
 
     path = pathlib.Path(args.file)
-    _check_input(path)
-    sniffed = _sniff(path)
-    if args.format and sniffed and sniffed != args.format:
-        raise error(20, source=str(path), line=1 if args.format == "lobster" else None,
-                    offset=None if args.format == "lobster" else 0,
-                    detail=f"not {_FORMAT_NAMES[args.format]}: the file starts like {_FORMAT_NAMES[sniffed]} "
-                           f"(--format {sniffed}, or leave --format out)")
-    fmt = args.format or sniffed or _guess_format(path)
-    if fmt == "lobster":
-        _check_text(path)
+    fmt = detect_format(path, args.format)
     features = args.features
     if features:
         _check_features(features)
@@ -266,28 +202,14 @@ def replay_file(args: argparse.Namespace) -> int:
         # proves the book stale, and what it cannot know
         import lob.io
 
-        alone = bool(args.orderbook) and args.orderbook.lower() == "none"
-        orderbook = None
-        if not alone:
-            orderbook = pathlib.Path(args.orderbook) if args.orderbook else path.with_name(
-                path.name.replace("_message_", "_orderbook_"))
-            if orderbook == path or (not args.orderbook and not orderbook.exists()):
-                orderbook = None
-        start = time.perf_counter()
-        # messages alone beside their orderbook file: measure against it
-        sibling = path.with_name(path.name.replace("_message_", "_orderbook_")) if orderbook is None else None
-        if sibling is not None and (sibling == path or not sibling.exists()):
-            sibling = None
-        stream = lob.io.read_lobster_stream(path, orderbook)
-        touch = lob.io.lobster_touch_rate(stream, orderbook if orderbook is not None else sibling)
-        read_s = time.perf_counter() - start
+        run = replay_lobster_file(path, orderbook=args.orderbook, depth=args.depth, signals=args.signals,
+                                  features=features, config=book_config(args))
+        result, stream, touch, read_s, orderbook, sibling, alone = run
         messages = stream.messages
         rows = len(stream.message_event)
         halts = f", {len(messages.halts):,} halts" if len(messages.halts) else ""
         how = (f"the pair with {orderbook.name}" if orderbook is not None
                else "the message file alone" + (" (--orderbook none)" if alone else " (no orderbook file beside it)"))
-        result = replay(stream.events, new_book(args), depth=args.depth, signals=args.signals,
-                        features_path=features)
         print(result.summary(f"{path.name}: LOBSTER, {rows:,} message rows{halts}, {len(stream.events):,} events "
                              f"({how}; read in {read_s:.3f} s)",
                              unit=price_unit(stream.events["price"], *LOBSTER_PRICES)))
@@ -333,30 +255,43 @@ def replay_file(args: argparse.Namespace) -> int:
     return _replay_itch(args, path, features)
 
 
-_FORMAT_NAMES = {"itch": "ITCH 5.0 binary", "lobster": "LOBSTER CSV text", "dbn": "Databento DBN"}
+def _itch_header(path: pathlib.Path, parser: Any, parse_s: float) -> None:
+    size = path.stat().st_size
+    print(f"{path.name}: ITCH 5.0, {size / 1e6:,.1f} MB, {sum(parser.counts.values()):,} messages parsed in "
+          f"{parse_s:.3f} s ({size / max(parse_s, 1e-12) / 1e9:.2f} GB/s), {len(parser.directory):,} stocks")
+
+
+def _no_symbol(path: pathlib.Path, symbol: str, parser: Any) -> NoReturn:
+    known = "it is in the stock directory" if symbol in parser.directory.values() else \
+        "it is not in the stock directory"
+    raise error(20, source=str(path), detail=f"no order events for symbol {symbol!r} ({known})")
 
 
 def _replay_itch(args: argparse.Namespace, path: pathlib.Path, features: Optional[str]) -> int:
-    """ITCH: one book per stock; the ten busiest summarised (or --symbol's);
-    --features gets every stock's rows, with a symbol column unless --symbol
-    names one."""
+    """ITCH: --symbol's stock alone (its features without a symbol column);
+    without it one book per stock, the ten busiest summarised, --features
+    gets every stock's rows with a symbol column."""
     import lob.io
-    from lob.replay import FeatureWriter, replay
+    from lob.replay import FeatureWriter, replay, replay_itch_stocks
 
+    if args.symbol:         # one stock: streamed (lob.parallel's task does the same)
+        run = replay_itch_stocks(path, [args.symbol], depth=args.depth, signals=args.signals,
+                                 features={args.symbol: features} if features else None, config=book_config(args))
+        _itch_header(path, run.parser, run.parse_s)
+        if args.symbol not in run.replays:
+            _no_symbol(path, args.symbol, run.parser)
+        result = run.replays[args.symbol]
+        print(result.summary(f"{args.symbol}: {result.events:,} events"))
+        _features_line(features)
+        return 0
     parser = lob.io.ItchParser()
     start = time.perf_counter()
-    books = lob.io.read_itch(path, symbols=[args.symbol] if args.symbol else None, parser=parser)
+    books = lob.io.read_itch(path, parser=parser)
     parse_s = time.perf_counter() - start
     messages = sum(parser.counts.values())
     if not messages:
         raise error(28, source=str(path), detail="no ITCH 5.0 messages in the file")
-    size = path.stat().st_size
-    print(f"{path.name}: ITCH 5.0, {size / 1e6:,.1f} MB, {messages:,} messages parsed in "
-          f"{parse_s:.3f} s ({size / max(parse_s, 1e-12) / 1e9:.2f} GB/s), {len(parser.directory):,} stocks")
-    if args.symbol and args.symbol not in books:
-        known = "it is in the stock directory" if args.symbol in parser.directory.values() else \
-            "it is not in the stock directory"
-        raise error(20, source=str(path), detail=f"no order events for symbol {args.symbol!r} ({known})")
+    _itch_header(path, parser, parse_s)
     if not books:
         print("  no order events (only directory and system messages)")
         if features:
@@ -366,10 +301,10 @@ def _replay_itch(args: argparse.Namespace, path: pathlib.Path, features: Optiona
             _features_line(features)
         return 0
     busiest = sorted(books, key=lambda s: -len(books[s]))
-    shown = busiest[: 1 if args.symbol else 10]
+    shown = busiest[:10]
     if features:
         rows = sum(len(e) for e in books.values())
-        with FeatureWriter(features, args.depth, rows, symbols=not args.symbol, signals=args.signals,
+        with FeatureWriter(features, args.depth, rows, symbols=True, signals=args.signals,
                            ofi_levels=args.ofi_levels) as writer:
             results = {}
             for symbol in sorted(books):        # the file: stock by stock, in symbol order
@@ -384,20 +319,18 @@ def _replay_itch(args: argparse.Namespace, path: pathlib.Path, features: Optiona
             result = replay(books[symbol], new_book(args), depth=args.depth, signals=args.signals,
                             unit=price_unit(books[symbol]["price"], *ITCH_PRICES))
             print(result.summary(f"{symbol}: {len(books[symbol]):,} events"))
-    if not args.symbol and len(busiest) > 10:
+    if len(busiest) > 10:
         print(f"  ... and {len(busiest) - 10:,} more stocks (--symbol S for one)")
     if features:
         _features_line(features)
-        if not args.symbol:
-            print(f"                every stock's rows ({len(books):,} stocks), stock by stock in symbol order, "
-                  f"with a leading 'symbol' column")
+        print(f"                every stock's rows ({len(books):,} stocks), stock by stock in symbol order, "
+              f"with a leading 'symbol' column")
     return 0
 
 
 def _replay_dbn(args: argparse.Namespace, path: pathlib.Path, features: Optional[str]) -> int:
     """DBN (Databento MBO): one instrument (--symbol takes its instrument id)."""
-    import lob.io
-    from lob.replay import replay
+    from lob.replay import replay_dbn_file
 
     instrument = None
     if args.symbol is not None:
@@ -407,23 +340,13 @@ def _replay_dbn(args: argparse.Namespace, path: pathlib.Path, features: Optional
             raise Refused(f"{path}: DBN: --symbol takes a numeric instrument_id, got {args.symbol!r}",
                           str(path)) from None
     try:
-        events = lob.io.read_dbn(path, instrument_id=instrument)
+        result = replay_dbn_file(path, instrument=instrument, depth=args.depth, signals=args.signals,
+                                 features=features, config=book_config(args))
     except ValueError as exc:
-        if instrument is None and "instrument" in str(exc):    # several instruments: name the option
-            raise Refused(f"{exc} (lob replay: --symbol ID keeps one)", str(path)) from exc
+        if instrument is None and "instrument" in str(exc):
+            raise Refused(f"{exc} (lob replay: --symbol ID keeps one)", str(path)) from exc   # name the option
         raise
-    except Exception as exc:        # the decoder's own error type (databento_dbn.DBNError)
-        if type(exc).__name__ != "DBNError":
-            raise
-        raise error(20, source=str(path), detail=f"not a readable DBN file: {exc}") from exc
-    if not len(events):
-        raise error(28, source=str(path), detail="no MBO records" + (
-            f" for instrument {instrument}" if instrument is not None else ""))
-    priced = np.isin(events["kind"], (ADD, MODIFY, TRADE))
-    # a venue's book may lock or cross between the records of one exchange event
-    result = replay(events, new_book(args, allow_cross=True), depth=args.depth, signals=args.signals,
-                    features_path=features, unit=price_unit(events["price"][priced], *DBN_PRICES))
-    print(result.summary(f"{path.name}: Databento MBO, {len(events):,} events"))
+    print(result.summary(f"{path.name}: Databento MBO, {result.events:,} events"))
     _features_line(features)
     return 0
 
@@ -540,6 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "--events, --rounds, --peers, --quick, --out).", add_help=False)
     p_bench.set_defaults(func=bench)
     lob.feed_cli.register(sub)
+    lob.parallel_cli.register(sub)
     p_version = sub.add_parser("version", help="print the version")
     p_version.set_defaults(func=lambda args: print(lob.__version__) or 0)
     return parser
@@ -571,18 +495,23 @@ def add_signal_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--signals", action="store_true",
                         help="record every signal of the contract in the feature rows and summarise them "
                              "(docs/signals.md)")
-    parser.add_argument("--ofi-levels", type=_int_between(1, 10), default=5,
+    parser.add_argument("--ofi-levels", type=_int_between(1, 10), default=BookConfig().ofi_levels,
                         help="levels of multi-level OFI the books keep, 1 to 10 (default 5)")
-    parser.add_argument("--vwap-window", type=duration_ns, default=60_000_000_000,
+    parser.add_argument("--vwap-window", type=duration_ns, default=BookConfig().vwap_window_ns,
                         help="the rolling VWAP's window, e.g. 60s (default 60s; 0: the session vwap)")
-    parser.add_argument("--halflife", type=duration_ns, default=10_000_000_000,
+    parser.add_argument("--halflife", type=duration_ns, default=BookConfig().halflife_ns,
                         help="the half-life of the decayed volume delta, e.g. 10s (default 10s; 0: none)")
+
+
+def book_config(args: argparse.Namespace) -> BookConfig:
+    """The books' configuration the signal options of `args` give (a command
+    without them: one OFI level, no rolling window, no decay)."""
+    return BookConfig(getattr(args, "ofi_levels", 1), getattr(args, "vwap_window", 0), getattr(args, "halflife", 0))
 
 
 def new_book(args: argparse.Namespace, allow_cross: bool = False) -> "lob.OrderBook":
     """A book configured by the signal options of `args`."""
-    return lob.OrderBook(allow_cross, ofi_levels=getattr(args, "ofi_levels", 1),
-                         vwap_window_ns=getattr(args, "vwap_window", 0), halflife_ns=getattr(args, "halflife", 0))
+    return book_config(args).new_book(allow_cross)
 
 
 #: Arguments of any command that name a file to read; main() refuses a

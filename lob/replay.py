@@ -19,8 +19,10 @@ import numpy.typing as npt
 from lob import OrderBook
 from lob.dtypes import feature_dtype
 
-__all__ = ["RunningStats", "Replay", "replay", "PriceUnit", "price_unit", "FeatureWriter", "save_features",
-           "FEATURE_SUFFIXES"]
+__all__ = ["RunningStats", "Replay", "Replayer", "replay", "PriceUnit", "price_unit", "price_gcd",
+           "price_unit_of_gcd", "FeatureWriter", "save_features", "FEATURE_SUFFIXES", "BookConfig", "detect_format",
+           "check_input", "replay_lobster_file", "LobsterRun", "replay_itch_stocks", "ItchRun", "itch_event_counts",
+           "replay_dbn_file", "replay_path"]
 
 CHUNK = 1 << 16
 #: FeatureWriter warns before writing a file larger than this (bytes).
@@ -59,10 +61,21 @@ def price_unit(prices: npt.ArrayLike, scale: int, note: str) -> PriceUnit:
     the instrument's price (ITCH and LOBSTER: 10,000 a dollar; DBN: 1e9).
     Decimals: the fewest that show every price in ``prices`` exactly (a penny
     stock's 1e-4 prices need 2, an ES future's 1e-9 prices 2)."""
+    return price_unit_of_gcd(price_gcd(prices), scale, note)
+
+
+def price_gcd(prices: npt.ArrayLike, common: int = 0) -> int:
+    """The greatest common divisor of the defined, non-zero prices, folded
+    into `common` (0: none yet), so a stream can be measured chunk by chunk."""
     values = np.asarray(prices, dtype=np.int64)
     values = np.abs(values[(values != 0) & (np.abs(values) < 1 << 62)])   # DBN's undefined price is INT64_MAX
+    return math.gcd(common, int(np.gcd.reduce(values))) if len(values) else common
+
+
+def price_unit_of_gcd(common: int, scale: int, note: str) -> PriceUnit:
+    """price_unit() from the prices' gcd (price_gcd; 0 when there were none)."""
     exponent = round(math.log10(scale)) if scale > 1 else 0
-    common = int(np.gcd.reduce(values)) if len(values) else 10 ** exponent
+    common = common or 10 ** exponent
     decimals = exponent
     while decimals > 0 and common % 10 ** (exponent - decimals + 1) == 0:
         decimals -= 1
@@ -281,6 +294,55 @@ def _pyarrow() -> tuple[Any, Any]:
     return pa, pq
 
 
+class Replayer:
+    """A replay fed chunk by chunk (what replay() does for one array): each
+    feed() applies its events to the book in batches of CHUNK, skipping and
+    counting refused events, folding the statistics and writing the feature
+    rows to `features` (rows tagged with `symbol` when it has a symbol
+    column); finish() returns the Replay.  Memory: one batch of rows (`out`,
+    which several replayers may share: rows leave it before the next batch).
+    The rows do not depend on how the stream is cut into feeds."""
+
+    def __init__(self, book: Optional[OrderBook] = None, *, depth: int = 0, signals: bool = False,
+                 features: Optional[FeatureWriter] = None, symbol: Optional[str] = None,
+                 out: Optional[npt.NDArray[np.void]] = None) -> None:
+        self.book = OrderBook() if book is None else book
+        self.depth, self.signals, self.features, self.symbol = depth, signals, features, symbol
+        self.row_dtype = feature_dtype(depth, signals, len(self.book.ofi_levels()))
+        if out is not None and out.dtype != self.row_dtype:
+            raise ValueError(f"out= has dtype {out.dtype}, the rows are {self.row_dtype}")
+        self.out = out
+        self.events, self.seconds = 0, 0.0
+        self.stats = [RunningStats("microprice"), RunningStats("imbalance"), RunningStats("volume delta")]
+        self.rejected: dict[str, int] = {}
+
+    def feed(self, events: npt.NDArray[np.void]) -> None:
+        """Apply the next events (lob.EVENT_DTYPE) and write their rows."""
+        n = len(events)
+        if self.out is None or len(self.out) < min(n, CHUNK):
+            self.out = np.empty(min(CHUNK, max(n, 1)), dtype=self.row_dtype)
+        book, writer = self.book, self.features
+        for lo in range(0, n, CHUNK):
+            start = time.perf_counter()
+            rows = book.apply(events[lo:lo + CHUNK], depth=self.depth, on_error="skip", out=self.out,
+                              signals=self.signals)
+            self.seconds += time.perf_counter() - start
+            assert rows is not None                 # record=True returns the rows
+            for reason, count in book.last_rejected.items():
+                self.rejected[reason] = self.rejected.get(reason, 0) + count
+            self.stats[0].update(rows["microprice"])
+            self.stats[1].update(rows["imbalance"])
+            self.stats[2].update(rows["volume_delta"].astype(float))
+            if writer is not None:
+                writer.write(rows, self.symbol)
+        self.events += n
+
+    def finish(self, unit: PriceUnit = RAW_PRICES) -> Replay:
+        """The Replay so far (the writer stays the caller's to close)."""
+        return Replay(self.book, self.events, self.seconds, self.stats, self.rejected, self.depth, unit,
+                      self.signals)
+
+
 def replay(events: npt.NDArray[np.void], book: Optional[OrderBook] = None, *, depth: int = 0,
            signals: bool = False, features_path: Optional[PathLike] = None, progress: Optional[bool] = None,
            features: Optional[FeatureWriter] = None, symbol: Optional[str] = None,
@@ -300,26 +362,13 @@ def replay(events: npt.NDArray[np.void], book: Optional[OrderBook] = None, *, de
     if progress is None:
         progress = sys.stderr.isatty() and n > 4 * CHUNK
     ofi_levels = len(book.ofi_levels())
-    buffer = np.empty(min(CHUNK, max(n, 1)), dtype=feature_dtype(depth, signals, ofi_levels))
-    stats = [RunningStats("microprice"), RunningStats("imbalance"), RunningStats("volume delta")]
-    rejected: dict[str, int] = {}
     own = (FeatureWriter(features_path, depth, n, signals=signals, ofi_levels=ofi_levels)
            if features_path is not None and features is None else None)
-    writer = own if own is not None else features
-    seconds = 0.0
+    replayer = Replayer(book, depth=depth, signals=signals, features=own if own is not None else features,
+                        symbol=symbol)
     try:
         for lo in range(0, n, CHUNK):
-            start = time.perf_counter()
-            rows = book.apply(events[lo:lo + CHUNK], depth=depth, on_error="skip", out=buffer, signals=signals)
-            seconds += time.perf_counter() - start
-            assert rows is not None                 # record=True returns the rows
-            for reason, count in book.last_rejected.items():
-                rejected[reason] = rejected.get(reason, 0) + count
-            stats[0].update(rows["microprice"])
-            stats[1].update(rows["imbalance"])
-            stats[2].update(rows["volume_delta"].astype(float))
-            if writer is not None:
-                writer.write(rows, symbol)
+            replayer.feed(events[lo:lo + CHUNK])
             if progress:
                 done = min(lo + CHUNK, n)
                 bar = "#" * int(30 * done / n)
@@ -332,7 +381,7 @@ def replay(events: npt.NDArray[np.void], book: Optional[OrderBook] = None, *, de
         print(file=sys.stderr)
     if own is not None:
         own.close()
-    return Replay(book, n, seconds, stats, rejected, depth, unit, signals)
+    return replayer.finish(unit)
 
 
 def save_features(features: npt.NDArray[np.void], path: PathLike) -> None:
@@ -343,3 +392,364 @@ def save_features(features: npt.NDArray[np.void], path: PathLike) -> None:
     ofi_levels = features.dtype["ofi_levels"].shape[0] if "ofi_levels" in names else 1
     with FeatureWriter(path, depth, len(features), signals="ofi" in names, ofi_levels=ofi_levels) as writer:
         writer.write(features)
+
+
+# ---- one exchange file (or some of its stocks) through the book: the work of `lob replay` ----
+
+#: The formats a replay reads, as messages name them.
+FORMAT_NAMES = {"itch": "ITCH 5.0 binary", "lobster": "LOBSTER CSV text", "dbn": "Databento DBN"}
+#: The integer price unit of each exchange format: units per instrument price unit, and the note.
+ITCH_PRICES = (10_000, "dollars (ITCH prices / 10,000; feature files keep ITCH's integers)")
+LOBSTER_PRICES = (10_000, "dollars (LOBSTER prices / 10,000; feature files keep LOBSTER's integers)")
+DBN_PRICES = (1_000_000_000, "the instrument's units (DBN prices / 1e9; feature files keep DBN's integers)")
+#: A replay of many ITCH stocks at once holds at most this many events waiting for a full batch
+#: (34 bytes each): past it, the stocks with the most waiting replay what they have.
+PENDING_EVENTS = 1 << 22
+
+
+class BookConfig(NamedTuple):
+    """The signals' configuration of the books a file replay makes (lob.OrderBook's
+    keywords); the defaults are those of `lob replay`."""
+
+    ofi_levels: int = 5
+    vwap_window_ns: int = 60_000_000_000
+    halflife_ns: int = 10_000_000_000
+
+    def new_book(self, allow_cross: bool = False) -> OrderBook:
+        """A book with this configuration."""
+        return OrderBook(allow_cross, ofi_levels=self.ofi_levels, vwap_window_ns=self.vwap_window_ns,
+                         halflife_ns=self.halflife_ns)
+
+
+def check_input(path: PathLike) -> None:
+    """Refuse what no reader can open: missing, a folder, not a regular file, empty."""
+    from lob.errors import error
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(2, "no such file", path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(21, "is a folder, not a file", path)
+    if not os.path.isfile(path):
+        raise error(20, source=path, detail="not a regular file")
+    if os.path.getsize(path) == 0:
+        raise error(28, source=path, detail="the file is empty (0 bytes)")
+
+
+def _guess_format(path: PathLike) -> str:
+    name = os.fspath(path).lower()
+    if name.endswith(".csv"):
+        return "lobster"
+    if name.endswith((".dbn", ".dbn.zst", ".zst")):
+        return "dbn"
+    return "itch"
+
+
+def _sniff(path: PathLike) -> Optional[str]:
+    """The format the first bytes show ("itch", "lobster", "dbn"), or None
+    when they show none of them clearly."""
+    from lob.io.itch import MESSAGE_LENGTHS
+
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if head[:4] == b"\x28\xb5\x2f\xfd" or head[:3] == b"DBN":     # zstd frame, DBN magic
+        return "dbn"
+    if head[:2] == b"\x1f\x8b":                                  # gzip: ITCH files ship gzipped
+        return "itch"
+    if len(head) >= 3:
+        kind = chr(head[2])
+        if MESSAGE_LENGTHS.get(kind) == int.from_bytes(head[:2], "big"):
+            return "itch"
+    text = head.split(b"\n")[0]
+    if text and b"," in text and all(c in b"0123456789.,-+eE \r\t" for c in text):
+        return "lobster"
+    return None
+
+
+def _check_text(path: PathLike) -> None:
+    """Refuse binary data where CSV text is expected, at its first byte."""
+    from lob.errors import error
+
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    binary = next((i for i, c in enumerate(head) if c < 32 and c not in b"\r\n\t" or c > 126), None)
+    if binary is not None:
+        raise error(20, source=os.fspath(path), offset=binary,
+                    detail=f"binary data (byte 0x{head[binary]:02x}) where LOBSTER CSV text is expected")
+
+
+def detect_format(path: PathLike, format: Optional[str] = None) -> str:
+    """The format of an exchange file: "lobster", "itch" or "dbn", from its
+    first bytes, else its name.  A `format` the first bytes contradict, a
+    missing, empty or non-regular file, and binary data in a LOBSTER file
+    are refused (OSError, lob.errors.ParseError naming the file)."""
+    from lob.errors import error
+
+    check_input(path)
+    if format is not None and format not in FORMAT_NAMES:
+        raise ValueError(f"format must be one of {', '.join(FORMAT_NAMES)}, got {format!r}")
+    sniffed = _sniff(path)
+    if format and sniffed and sniffed != format:
+        raise error(20, source=os.fspath(path), line=1 if format == "lobster" else None,
+                    offset=None if format == "lobster" else 0,
+                    detail=f"not {FORMAT_NAMES[format]}: the file starts like {FORMAT_NAMES[sniffed]} "
+                           f"(--format {sniffed}, or leave --format out)")
+    fmt = format or sniffed or _guess_format(path)
+    if fmt == "lobster":
+        _check_text(path)
+    return fmt
+
+
+class LobsterRun(NamedTuple):
+    """What replay_lobster_file did: the replay, the stream it replayed, the
+    touch rates (None unless measured), seconds reading, the orderbook file
+    it was seeded from (None: the messages alone), the sibling orderbook file
+    measured against when alone, and whether the messages alone were asked for."""
+
+    replay: Replay
+    stream: Any
+    touch: Any
+    read_s: float
+    orderbook: Any
+    sibling: Any
+    alone: bool
+
+
+def replay_lobster_file(path: PathLike, *, orderbook: Optional[PathLike] = None, depth: int = 0,
+                        signals: bool = False, features: Optional[PathLike] = None,
+                        config: BookConfig = BookConfig(), measure: bool = True) -> LobsterRun:
+    """Replay a LOBSTER message file as `lob replay` does.  orderbook: the
+    orderbook file to seed from (None: the sibling ``_orderbook_`` file when
+    there is one; "none": the message file alone, repaired where it proves
+    the book stale).  features: a .npy / .parquet file for every feature row.
+    measure: also the touch rates against the orderbook file (what `lob
+    replay` prints; they do not change the rows)."""
+    import pathlib
+
+    import lob.io
+
+    path = pathlib.Path(os.fspath(path))
+    named = os.fspath(orderbook) if orderbook is not None else None
+    alone = named is not None and named.lower() == "none"
+    book_file = None
+    if not alone:
+        book_file = pathlib.Path(named) if named else path.with_name(path.name.replace("_message_", "_orderbook_"))
+        if book_file == path or (not named and not book_file.exists()):
+            book_file = None
+    start = time.perf_counter()
+    # messages alone beside their orderbook file: measure against it
+    sibling = path.with_name(path.name.replace("_message_", "_orderbook_")) if book_file is None else None
+    if sibling is not None and (sibling == path or not sibling.exists()):
+        sibling = None
+    stream = lob.io.read_lobster_stream(path, book_file)
+    touch = lob.io.lobster_touch_rate(stream, book_file if book_file is not None else sibling) if measure else None
+    read_s = time.perf_counter() - start
+    result = replay(stream.events, config.new_book(), depth=depth, signals=signals, features_path=features,
+                    unit=price_unit(stream.events["price"], *LOBSTER_PRICES))
+    return LobsterRun(result, stream, touch, read_s, book_file, sibling, alone)
+
+
+def itch_event_counts(path: PathLike, symbols: Optional[Any] = None) -> tuple[dict[str, int], Any]:
+    """One streaming pass over an ITCH 5.0 file: {symbol: book events} of every
+    stock with order events (read_itch's names: '#<locate>' without a
+    directory message), or only of `symbols`; and the ItchParser (directory,
+    counts).  Memory: one chunk of the file."""
+    from lob.io.itch import ItchParser, iter_itch
+
+    parser = ItchParser(source=os.fsdecode(path))
+    wanted = None if symbols is None else set(symbols)
+    counts: dict[str, int] = {}
+    for _, locates in iter_itch(path, parser=parser):
+        if len(locates) == 0:
+            continue
+        per_locate = np.bincount(locates, minlength=1)
+        for locate in np.flatnonzero(per_locate).tolist():
+            name = parser.directory.get(locate, f"#{locate}")
+            if wanted is None or name in wanted:
+                counts[name] = counts.get(name, 0) + int(per_locate[locate])
+    return counts, parser
+
+
+class ItchRun(NamedTuple):
+    """What replay_itch_stocks did: the parser (directory, message counts),
+    seconds in the parser (reading and decoding the file), the file's size
+    in bytes, a Replay per stock with order events, and per stock the
+    seconds its replay took (applying and writing its rows)."""
+
+    parser: Any
+    parse_s: float
+    size: int
+    replays: dict[str, Replay]
+    seconds: dict[str, float]
+
+
+def replay_itch_stocks(path: PathLike, symbols: Optional[Any] = None, *, depth: int = 0, signals: bool = False,
+                       features: Optional[dict[str, PathLike]] = None, rows: Optional[dict[str, int]] = None,
+                       config: BookConfig = BookConfig(), allow_cross: bool = False,
+                       chunk_size: int = 1 << 24) -> ItchRun:
+    """Replay the stocks of an ITCH 5.0 file (plain or gzip) in one streaming
+    pass, each in its own book (`lob replay FILE --symbol S` for each S):
+    `symbols` (None: every stock with order events).  features: {symbol:
+    .npy / .parquet path} gets that stock's feature rows, equal to `lob
+    replay FILE --symbol S --features PATH`; rows: {symbol: events} as
+    itch_event_counts returns (a feature file announces its rows; without
+    it a first pass counts them).  Memory: one chunk of the file
+    (`chunk_size` bytes) and at most PENDING_EVENTS events waiting for a
+    full batch, whatever the file's size.
+    A file with no ITCH message is refused (ParseError); a stock without
+    order events has no Replay and no file.  On an error every feature file
+    of the run is removed."""
+    from lob.errors import error
+    from lob.io.itch import ItchParser, iter_itch
+
+    source = os.fsdecode(path)
+    wanted = None if symbols is None else set(symbols)
+    targets = dict(features or {})
+    if wanted is not None and set(targets) - wanted:
+        raise ValueError(f"features for stocks not replayed: {sorted(set(targets) - wanted)}")
+    if targets and rows is None:
+        rows, _ = itch_event_counts(path, targets)
+    parser = ItchParser(source=source)
+    replayers: dict[str, Replayer] = {}
+    writers: dict[str, FeatureWriter] = {}
+    pending: dict[str, list[npt.NDArray[np.void]]] = {}
+    waiting: dict[str, int] = {}
+    gcds: dict[str, int] = {}
+    seconds: dict[str, float] = {}
+    shared: list[Any] = [None]          # one batch of rows, shared by every stock's replayer
+    parse_s = 0.0
+
+    def run(name: str, whole: bool) -> None:
+        # replay what waits for `name`: whole batches only, unless `whole`
+        parts = pending[name]
+        events = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        cut = len(events) if whole else len(events) - len(events) % CHUNK
+        if cut == 0:
+            return
+        start = time.perf_counter()
+        replayer = replayers.get(name)
+        if replayer is None:
+            writer = None
+            if name in targets:
+                writer = writers[name] = FeatureWriter(targets[name], depth, (rows or {}).get(name, 0),
+                                                       signals=signals, ofi_levels=config.ofi_levels)
+            replayer = replayers[name] = Replayer(config.new_book(allow_cross), depth=depth, signals=signals,
+                                                  features=writer, out=shared[0])
+        replayer.feed(events[:cut])
+        shared[0] = replayer.out
+        writer = writers.get(name)
+        if writer is not None and writer.written == writer.rows:
+            writer.close()          # done: its file no longer holds a descriptor
+        seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
+        rest = events[cut:]
+        pending[name] = [rest] if len(rest) else []
+        waiting[name] = len(rest)
+
+    try:
+        chunks = iter_itch(path, chunk_size, parser=parser)
+        while True:
+            start = time.perf_counter()
+            try:
+                events, locates = next(chunks)
+            except StopIteration:
+                parse_s += time.perf_counter() - start
+                break
+            parse_s += time.perf_counter() - start
+            if len(events) == 0:
+                continue
+            order = np.argsort(locates, kind="stable")        # read_itch's split: per stock, in file order
+            sorted_locates = locates[order]
+            starts = np.flatnonzero(np.r_[True, sorted_locates[1:] != sorted_locates[:-1]])
+            ends = np.r_[starts[1:], len(order)]
+            for lo, hi in zip(starts.tolist(), ends.tolist()):
+                name = parser.directory.get(int(sorted_locates[lo]), f"#{int(sorted_locates[lo])}")
+                if wanted is not None and name not in wanted:
+                    continue
+                part = events[order[lo:hi]]
+                pending.setdefault(name, []).append(part)
+                waiting[name] = waiting.get(name, 0) + len(part)
+                gcds[name] = price_gcd(part["price"], gcds.get(name, 0))
+                if waiting[name] >= CHUNK:
+                    run(name, whole=False)
+            if sum(waiting.values()) > PENDING_EVENTS:
+                for name in sorted(waiting, key=lambda s: -waiting[s]):
+                    if sum(waiting.values()) <= PENDING_EVENTS // 2:
+                        break
+                    run(name, whole=True)
+        for name in pending:
+            if waiting.get(name):
+                run(name, whole=True)
+        if not sum(parser.counts.values()):
+            raise error(28, source=source, detail="no ITCH 5.0 messages in the file")
+        for writer in writers.values():
+            writer.close()          # short of its announced rows: refused (the count was of another file)
+    except BaseException:
+        for writer in writers.values():
+            writer.discard()
+        raise
+    replays = {name: replayers[name].finish(price_unit_of_gcd(gcds[name], *ITCH_PRICES)) for name in replayers}
+    return ItchRun(parser, parse_s, os.path.getsize(path), replays, seconds)
+
+
+def replay_dbn_file(path: PathLike, *, instrument: Optional[int] = None, depth: int = 0, signals: bool = False,
+                    features: Optional[PathLike] = None, config: BookConfig = BookConfig()) -> Replay:
+    """Replay a Databento MBO file (DBN, plain or zstd) as `lob replay` does:
+    one instrument (`instrument`: its instrument_id, required when the file
+    holds several), in a book that may lock or cross between the records of
+    one exchange event.  features: a .npy / .parquet file for every row."""
+    import lob.io
+    from lob.errors import error
+    from lob.kinds import ADD, MODIFY, TRADE
+
+    source = os.fspath(path)
+    try:
+        events = lob.io.read_dbn(path, instrument_id=instrument)
+    except (ValueError, OSError, MemoryError):
+        raise
+    except Exception as exc:        # the decoder's own error type (databento_dbn.DBNError)
+        if type(exc).__name__ != "DBNError":
+            raise
+        raise error(20, source=source, detail=f"not a readable DBN file: {exc}") from exc
+    if not len(events):
+        raise error(28, source=source, detail="no MBO records" + (
+            f" for instrument {instrument}" if instrument is not None else ""))
+    priced = np.isin(events["kind"], (ADD, MODIFY, TRADE))
+    # a venue's book may lock or cross between the records of one exchange event
+    return replay(events, config.new_book(allow_cross=True), depth=depth, signals=signals, features_path=features,
+                  unit=price_unit(events["price"][priced], *DBN_PRICES))
+
+
+def replay_path(path: PathLike, *, format: Optional[str] = None, symbol: Optional[str] = None, depth: int = 0,
+                signals: bool = False, features: Optional[PathLike] = None,
+                config: BookConfig = BookConfig()) -> Replay:
+    """One (file, symbol) through the book, with its feature rows to
+    `features` (.npy / .parquet): the rows of `lob replay FILE [--symbol S]
+    --features OUT`.  format: detected when None.  symbol: ITCH, the stock
+    (required); DBN, the instrument_id (required when the file holds
+    several); LOBSTER, ignored (a file is one stock, seeded from its sibling
+    orderbook file when there is one)."""
+    from lob.errors import error
+
+    fmt = detect_format(path, format)
+    if fmt == "lobster":
+        return replay_lobster_file(path, depth=depth, signals=signals, features=features, config=config,
+                                   measure=False).replay
+    if fmt == "dbn":
+        instrument = None
+        if symbol is not None:
+            try:
+                instrument = int(symbol)
+            except ValueError:
+                raise ValueError(f"{os.fspath(path)}: DBN: the symbol is a numeric instrument_id, "
+                                 f"got {symbol!r}") from None
+        return replay_dbn_file(path, instrument=instrument, depth=depth, signals=signals, features=features,
+                               config=config)
+    if symbol is None:
+        raise ValueError(f"{os.fspath(path)}: ITCH: name the stock (symbol=); replay_itch_stocks replays several")
+    run = replay_itch_stocks(path, [symbol], depth=depth, signals=signals,
+                             features={symbol: features} if features is not None else None, config=config)
+    if symbol not in run.replays:
+        known = "it is in the stock directory" if symbol in run.parser.directory.values() else \
+            "it is not in the stock directory"
+        raise error(20, source=os.fsdecode(path), detail=f"no order events for symbol {symbol!r} ({known})")
+    return run.replays[symbol]

@@ -30,7 +30,7 @@ from lob.dtypes import EVENT_DTYPE
 from lob.errors import error
 from lob.kinds import ADD, ASK, BID, CANCEL, CLEAR, EXECUTE, MODIFY, NO_AGGRESSOR, REDUCE, TRADE
 
-__all__ = ["read_dbn", "read_dbn_messages", "write_dbn", "DbnMessages", "mbo_dtype",
+__all__ = ["read_dbn", "read_dbn_messages", "dbn_instruments", "write_dbn", "DbnMessages", "mbo_dtype",
            "F_LAST", "F_SNAPSHOT"]
 
 #: DBN record flags: the last record of one exchange event; part of a snapshot.
@@ -415,6 +415,16 @@ def read_dbn_messages(source: Source, *, instrument_id: Optional[int] = None,
     consistent books (Databento's rule: look at the book only after an
     F_LAST record)."""
     return _read(source, instrument_id, executions)
+
+
+def dbn_instruments(source: Source) -> list[int]:
+    """The instrument_ids of a DBN file's MBO records, ascending (to replay a
+    file of several one instrument at a time).  Malformed input raises
+    lob.errors.ParseError as read_dbn does."""
+    with _opened(source) as (data, name, zstd):
+        _, _, ts_out, start = _header(data, name, zstd)
+        records, _ = _records(data, start, ts_out, name, zstd)
+        return [int(i) for i in np.unique(records["instrument_id"])]
 
 
 # ---- writing ----
