@@ -10,8 +10,8 @@ columns by `edges` (ns), keeps:
   side from the touch, in rows of `price_bin` from `price_lo`;
 - columns: per column, the lowest and highest mid and the time-weighted
   mean top-level imbalance, and the events applied;
-- samples: the book's top and signals at every edge (the state just before
-  the events at that instant);
+- samples: the book's top and signals at every edge (after the events at
+  that instant; at the last edge, before them: they are not applied);
 - trades: every trade print or execution in the window, its aggressor and
   its run (the fields docs/signals.md gives a feature row).
 
@@ -103,6 +103,7 @@ cdef struct Bins:
     Py_ssize_t n_trades
     int64_t since                # the current state holds from here
     Py_ssize_t col               # the column holding `since`: -1 before edges[0], columns after the last
+    Py_ssize_t pending           # an edge whose sample waits for the events at its instant (-1: none)
 
 
 cdef inline void take_sample(Bins *s, Py_ssize_t k) noexcept nogil:
@@ -201,16 +202,28 @@ cdef inline void hold(Bins *s, Py_ssize_t col, int64_t dt) noexcept nogil:
         c.mid_high = ref
 
 
+cdef inline void sample_at(Bins *s, Py_ssize_t k, int64_t t) noexcept nogil:
+    """Edge k is reached on the way to t: its sample now, or, when the next
+    events happen at its very instant, once time has moved past them."""
+    if s.edges[k] == t:
+        s.pending = k
+    else:
+        take_sample(s, k)
+
+
 cdef inline void advance(Bins *s, int64_t t) noexcept nogil:
     """Hold the current state from s.since to t, column by column, taking
-    a sample at every edge reached."""
+    a sample at every edge reached (after the events at its instant)."""
     cdef int64_t stop
+    if s.pending >= 0 and t > s.since:
+        take_sample(s, s.pending)
+        s.pending = -1
     while s.since < t:
         if s.col < 0:
             if t < s.edges[0]:
                 s.since = t
                 return
-            open_window(s)
+            open_window(s, t)
             continue
         if s.col >= s.columns:
             s.since = t
@@ -225,15 +238,16 @@ cdef inline void advance(Bins *s, int64_t t) noexcept nogil:
             if s.rows:
                 close_column(s, s.col, stop)
             s.col += 1
-            take_sample(s, s.col)
+            sample_at(s, s.col, t)
 
 
-cdef void open_window(Bins *s) noexcept nogil:
-    """The window opens (edges[0]): the first sample, the rows from the book."""
+cdef void open_window(Bins *s, int64_t t) noexcept nogil:
+    """The window opens (edges[0]) on the way to t: the first sample, the
+    rows from the book."""
     cdef Py_ssize_t r
     s.since = s.edges[0]
     s.col = 0
-    take_sample(s, 0)
+    sample_at(s, 0, t)
     if s.rows:
         fill_rows(s)
         for r in range(s.rows):
@@ -373,8 +387,9 @@ def replay_bins(OrderBook book, events, edges, int64_t price_lo=0, int64_t price
     try:
         with nogil:
             clock = b.sig.ts
+            s.pending = -1
             if clock >= s.edges[0]:
-                open_window(&s)
+                open_window(&s, s.edges[0])
             else:
                 s.since = clock
                 s.col = -1
@@ -423,6 +438,8 @@ def replay_bins(OrderBook book, events, edges, int64_t price_lo=0, int64_t price
                         tr.run_qty = b.sig.run_qty
             if not (stop_at < n and LOB_FATAL(status)):
                 advance(&s, end)
+                if s.pending >= 0:
+                    take_sample(&s, s.pending)
     finally:
         core_leave(b)
     if stop_at < n and LOB_FATAL(status):

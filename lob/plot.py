@@ -410,6 +410,13 @@ def session(events: npt.NDArray[np.void], *, book: Optional[OrderBook] = None, p
     """
     _matplotlib()
     opts = _options(options)
+    # refuse bad drawing inputs before the replay changes `book`
+    if own_orders is not None:
+        _own_array(own_orders, OWN_ORDER_FIELDS, "own_orders")
+    if own_fills is not None:
+        _own_array(own_fills, OWN_FILL_FIELDS, "own_fills")
+    if markouts is not None:
+        _markouts(markouts)
     binned = bin_session(events, book=book, price_scale=price_scale, t0=t0, t1=t1,
                          **{k: v for k, v in options.items() if k not in DRAW_OPTIONS})
     fig = draw(binned, title=title, own_orders=own_orders, own_fills=own_fills, markouts=markouts,
@@ -451,6 +458,7 @@ def draw(binned: SessionBins, *, title: Optional[str] = None, own_orders: Option
          max_trades: int = 3_000, max_sweeps: int = 60) -> "Figure":
     """The session chart (see session()) of what bin_session() measured."""
     matplotlib, Figure = _matplotlib()
+    import matplotlib.ticker
     from matplotlib.collections import LineCollection
     from matplotlib.colors import LogNorm
     from matplotlib.lines import Line2D
@@ -497,10 +505,11 @@ def draw(binned: SessionBins, *, title: Optional[str] = None, own_orders: Option
     ask = np.where(s["best_ask_qty"] > 0, s["best_ask"] / scale, np.nan)
     handles: list[Any] = []
     window = _duration_text(b.vwap_window_ns) if b.vwap_window_ns else "session"
-    for values, colour, width, style, outline, label in (
-            (bid, BID_COLOUR, 1.5, "-", True, "best bid"), (ask, ASK_COLOUR, 1.5, "-", True, "best ask"),
-            (s["microprice"] / scale, MICRO_COLOUR, 0.7, "-", False, "microprice"),
-            (s["rolling_vwap"] / scale, VWAP_COLOUR, 1.4, "--", True, f"rolling VWAP ({window})")):
+    lines: list[tuple[Any, str, float, Any, bool, str]] = [
+        (bid, BID_COLOUR, 1.5, "-", True, "best bid"), (ask, ASK_COLOUR, 1.5, "-", True, "best ask"),
+        (s["microprice"] / scale, MICRO_COLOUR, 0.7, "-", False, "microprice"),
+        (s["rolling_vwap"] / scale, VWAP_COLOUR, 1.4, "--", True, f"rolling VWAP ({window})")]
+    for values, colour, width, style, outline, label in lines:
         effects = [patheffects.Stroke(linewidth=width + 1.5, foreground="black"), patheffects.Normal()]
         heat.plot(x_edges, values, drawstyle="steps-post", color=colour, linewidth=width, linestyle=style,
                   label=label, alpha=1.0 if outline else 0.8, path_effects=effects if outline else None)
@@ -517,6 +526,7 @@ def draw(binned: SessionBins, *, title: Optional[str] = None, own_orders: Option
 
     heat.set_xlim(0.0, span_s)
     heat.set_ylim(y_low, y_high)
+    heat.ticklabel_format(axis="y", useOffset=False, style="plain")     # prices as they are, no "+1e6"
     heat.set_ylabel(f"price ({price_unit})" if price_unit else "price")
     legend = heat.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.005, 1.0, 0.1),
                          mode="expand", ncol=min(len(handles), 5), fontsize=8, frameon=True, fancybox=False,
@@ -528,6 +538,8 @@ def draw(binned: SessionBins, *, title: Optional[str] = None, own_orders: Option
 
     _draw_flow(flow_ax, b, x_edges, qty_unit)
     _draw_delta(delta_ax, b, x_edges, qty_unit)
+    for ax in (flow_ax, delta_ax):
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
     positions, labels = _time_ticks(t0, t1, clock)
     delta_ax.set_xticks(positions, labels)
     date = _date_text(t0, clock)
@@ -562,6 +574,10 @@ def _duration_text(ns: int) -> str:
     return f"{ns / 1e3:g} us"
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def _summary(b: SessionBins, qty_unit: str, notes: list[str]) -> str:
     """Two lines under the title: what happened, then how it is drawn."""
     s, t = b.samples, b.trades
@@ -569,9 +585,9 @@ def _summary(b: SessionBins, qty_unit: str, notes: list[str]) -> str:
     sells = int(t["qty"][t["side"] == 1].sum())
     crosses = int(t["qty"][t["side"] == 2].sum())
     events = int(b.columns["events"].sum())
-    parts = [f"{events:,} events", f"{len(t):,} trades: buyers {buys:,} / sellers {sells:,} {qty_unit}"
-             + (f", crosses {crosses:,}" if crosses else ""),
-             f"{int(s['sweeps'][-1] - s['sweeps'][0]):,} sweeps"]
+    sweeps = int(s["sweeps"][-1] - s["sweeps"][0])
+    parts = [_count(events, "event"), _count(len(t), "trade") + f": buyers {buys:,} / sellers {sells:,} {qty_unit}"
+             + (f", crosses {crosses:,}" if crosses else ""), _count(sweeps, "sweep")]
     if b.rejected:
         parts.append("refused " + ", ".join(f"{reason} {count:,}" for reason, count in b.rejected.items()))
     rows = f"{b.price_bin / b.price_scale:g}" if b.price_scale != 1 else f"{b.price_bin}"
@@ -590,15 +606,15 @@ def _draw_trades(ax: Any, b: SessionBins, max_trades: int) -> tuple[list[Any], s
     if not len(t):
         return [], note
     x = (t["ts"] - b.t0) / _NS
-    price, qty, side = t["price"].astype(np.float64), t["qty"].astype(np.float64), t["side"]
+    price, qty, side = t["price"].astype(np.float64), t["qty"].astype(np.float64), t["side"].astype(np.int64)
     if len(t) > max_trades:
         column = np.searchsorted(b.edges, t["ts"], side="right") - 1
-        keys = np.stack([column, t["price"], side.astype(np.int64)], axis=1)
+        keys = np.stack([column, t["price"], side], axis=1)
         unique, inverse = np.unique(keys, axis=0, return_inverse=True)
-        qty = np.bincount(inverse.ravel(), weights=qty, minlength=len(unique))
+        qty = np.bincount(inverse.ravel(), weights=qty, minlength=len(unique)).astype(np.float64)
         centres = (b.edges[:-1] + b.edges[1:]) / 2
         x = (centres[unique[:, 0]] - b.t0) / _NS
-        price, side = unique[:, 1].astype(np.float64), unique[:, 2]
+        price, side = unique[:, 1].astype(np.float64), unique[:, 2].astype(np.int64)
         note = f"trades summed per column and price ({len(unique):,} dots)"
     # area by qty against the 90th percentile; a crowded window gets smaller dots
     reference = float(np.percentile(qty, 90)) or 1.0
@@ -615,7 +631,7 @@ def _draw_trades(ax: Any, b: SessionBins, max_trades: int) -> tuple[list[Any], s
             handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor=colour,
                                   markeredgecolor="black", markersize=7, label=label))
     if handles:
-        handles[0].set_label(handles[0].get_label() + f" (dot area ~ {'summed ' if note else ''}qty)")
+        handles[0].set_label(str(handles[0].get_label()) + f" (dot area ~ {'summed ' if note else ''}qty)")
     return handles, note
 
 
@@ -709,9 +725,8 @@ def _draw_flow(ax: Any, b: SessionBins, x_edges: npt.NDArray[np.float64], qty_un
     right.set_ylim(-1.05, 1.05)
     right.set_ylabel("imbalance\n(bid-ask)/(bid+ask)", fontsize=9, color=IMBALANCE_COLOUR)
     right.tick_params(axis="y", colors=IMBALANCE_COLOUR)
-    ax.text(0.005, 0.95, "order-flow imbalance (bars: green buying pressure, red selling) · top-of-book "
-            "imbalance, time-weighted (blue, right axis)", transform=ax.transAxes, fontsize=8, va="top",
-            bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
+    ax.set_title("order-flow imbalance (bars: green buying pressure, red selling) · top-of-book imbalance, "
+                 "time-weighted (blue, right axis)", loc="left", fontsize=8, pad=2)
 
 
 def _rough_duration(ns: float) -> str:
@@ -737,9 +752,8 @@ def _draw_delta(ax: Any, b: SessionBins, x_edges: npt.NDArray[np.float64], qty_u
                linestyle="--", alpha=0.8)
     right.set_ylabel("mid vs VWAP\n(bps)", fontsize=9, color="#d9480f")
     right.tick_params(axis="y", colors="#d9480f")
-    ax.text(0.005, 0.95, "cumulative volume delta, buyers minus sellers (black) · mid minus rolling VWAP in bps "
-            "(orange dashed, right)", transform=ax.transAxes, fontsize=8, va="top",
-            bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
+    ax.set_title("cumulative volume delta, buyers minus sellers (black) · mid minus rolling VWAP in bps "
+                 "(orange dashed, right axis)", loc="left", fontsize=8, pad=2)
 
 
 def _draw_markouts(ax: Any, marks: dict[str, npt.NDArray[np.float64]]) -> None:

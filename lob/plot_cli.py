@@ -199,13 +199,13 @@ def _check_out(target: str) -> None:
     """Refuse a chart file that cannot be written, before the replay."""
     from lob.cli import Refused
 
+    if pathlib.Path(target).is_dir():
+        raise IsADirectoryError(21, "is a folder; --out takes a file name", target)
     if not target.lower().endswith(CHART_SUFFIXES):
         raise Refused(f"{target}: --out must end in {', '.join(CHART_SUFFIXES)}", target)
     folder = pathlib.Path(target).resolve().parent
     if not folder.is_dir():
         raise FileNotFoundError(2, f"no such folder {folder} for --out", target)
-    if pathlib.Path(target).is_dir():
-        raise IsADirectoryError(21, "is a folder; --out takes a file name", target)
     if not os.access(folder, os.W_OK):
         raise PermissionError(13, f"cannot write in {folder}", target)
 

@@ -112,9 +112,10 @@ def check_against_reference(events, edges, price_lo, price_bin, rows, band, dept
     counted = accepted & (clock[:stop] >= edges[0])
     assert cols["events"].tolist() == np.bincount(np.searchsorted(edges, clock[:stop][counted], side="right") - 1,
                                                   minlength=len(edges) - 1).tolist()
-    # samples: the feature row of the last event before each edge (the empty book before any)
+    # samples: the feature row of the last event at or before each edge (the empty book before any;
+    # no event at the last edge is applied)
     for k, edge in enumerate(edges.tolist()):
-        j = int(np.searchsorted(clock[:stop], edge, side="left")) - 1
+        j = int(np.searchsorted(clock[:stop], edge, side="right")) - 1
         s = samples[k]
         assert s["ts"] == edge
         if j < 0:
