@@ -217,12 +217,23 @@ def _events(events: Any) -> npt.NDArray[np.void]:
     return np.ascontiguousarray(events)
 
 
-def _tick(events: npt.NDArray[np.void]) -> int:
-    """The gcd of the differences between the resting prices of the first
-    million adds, modifies and anonymous levels (1 if they show none)."""
-    kinds = events["kind"]
-    prices = events["price"][(kinds == ADD) | (kinds == MODIFY) | (kinds == ANON)][:1_000_000]
-    prices = prices[np.abs(prices) < 1 << 61]
+def _resting_prices(events: npt.NDArray[np.void], want: int = 1_000_000) -> npt.NDArray[np.int64]:
+    """The prices of the first `want` adds, modifies and anonymous levels
+    (read a million events at a time: a full day's mask costs more)."""
+    parts, found = [], 0
+    for lo in range(0, len(events), 1_000_000):
+        chunk = events[lo:lo + 1_000_000]
+        kinds = chunk["kind"]
+        prices = chunk["price"][(kinds == ADD) | (kinds == MODIFY) | (kinds == ANON)]
+        parts.append(prices[np.abs(prices) < 1 << 61])
+        found += len(parts[-1])
+        if found >= want:
+            break
+    return np.concatenate(parts)[:want] if parts else np.zeros(0, np.int64)
+
+
+def _tick(prices: npt.NDArray[np.int64]) -> int:
+    """The gcd of the differences between resting prices (1 if they show none)."""
     if len(prices) < 2:
         return 1
     steps = np.abs(prices - prices[0])
@@ -274,17 +285,18 @@ def bin_session(events: npt.NDArray[np.void], *, book: Optional[OrderBook] = Non
     elif window is not None and window != book.vwap_window_ns:
         raise ValueError(f"vwap_window_ns={window} differs from the book's ({book.vwap_window_ns}): the book "
                          f"keeps its own signals' configuration")
-    tick = int(opts["tick"] or _tick(events))
+    resting = _resting_prices(events)
+    tick = int(opts["tick"] or _tick(resting))
     band = int(round(opts["band"] * scale)) if opts["band"] is not None else 25 * tick
     started = time.perf_counter()
     if opts["price_range"] is not None:
         low, high = (int(math.floor(opts["price_range"][0] * scale)), int(math.ceil(opts["price_range"][1] * scale)))
     else:
-        scan = replay_bins(copy.deepcopy(book), events, edges)[1]
+        _, scan, _, scan_trades, _, _ = replay_bins(copy.deepcopy(book), events, edges)
         low, high = _price_span(scan, events, clock_ts, t0, t1, tick)
-        low, high = low - band, high + band
+        low, high = _with_trades(low - band, high + band, scan_trades["price"], band + tick)
     price_bin = tick * max(1, math.ceil((high - low) / tick / opts["max_rows"]))
-    anchor = _anchor(events, tick)
+    anchor = int(resting[0]) % tick if len(resting) else 0         # rows start on the tick grid
     price_lo = anchor + ((low - anchor) // price_bin) * price_bin
     rows = int((high - price_lo) // price_bin) + 1
     cells, cols, samples, trades, rejected, applied = replay_bins(book, events, edges, price_lo, price_bin, rows,
@@ -295,11 +307,14 @@ def bin_session(events: npt.NDArray[np.void], *, book: Optional[OrderBook] = Non
                        applied, seconds, scale, clock, int(book.vwap_window_ns), book)
 
 
-def _anchor(events: npt.NDArray[np.void], tick: int) -> int:
-    """A price on the events' tick grid (rows start on it)."""
-    kinds = events["kind"]
-    prices = events["price"][(kinds == ADD) | (kinds == MODIFY) | (kinds == ANON)][:1]
-    return int(prices[0]) % tick if len(prices) else 0
+def _with_trades(low: int, high: int, prices: npt.NDArray[np.int64], margin: int) -> tuple[int, int]:
+    """The price axis widened to the trades, by at most 4 x margin: a print
+    far from the book (a stub quote hit, a late report) does not squash the
+    chart."""
+    if not len(prices):
+        return low, high
+    return (int(max(min(low, int(prices.min()) - margin // 5), low - 4 * margin)),
+            int(min(max(high, int(prices.max()) + margin // 5), high + 4 * margin)))
 
 
 def _price_span(scan: npt.NDArray[np.void], events: npt.NDArray[np.void], clock_ts: npt.NDArray[np.int64],
@@ -472,6 +487,8 @@ def draw(binned: SessionBins, *, title: Optional[str] = None, own_orders: Option
     span_s = (t1 - t0) / _NS
     x_edges = (b.edges - t0) / _NS
 
+    if marks:                     # the markout panel gets its own room
+        figsize = (figsize[0], figsize[1] + 2.0)
     fig = Figure(figsize=figsize, layout="constrained")
     heights = [5.0, 1.45, 1.45] + ([1.5] if marks else [])
     grid = fig.add_gridspec(len(heights), 2, height_ratios=heights, width_ratios=[60, 1])
@@ -757,12 +774,19 @@ def _draw_delta(ax: Any, b: SessionBins, x_edges: npt.NDArray[np.float64], qty_u
 
 
 def _draw_markouts(ax: Any, marks: dict[str, npt.NDArray[np.float64]]) -> None:
+    """One line per strategy: markout (bps) against the horizon."""
+    import matplotlib.ticker
+
     horizons = np.concatenate([m[:, 0] for m in marks.values()]) if marks else np.zeros(0)
     for name, table in marks.items():
         ax.plot(table[:, 0], table[:, 1], marker="o", linewidth=1.4, label=name)
     ax.axhline(0.0, color="#444444", linewidth=0.6)
     if len(horizons) and horizons.max() / horizons.min() >= 10:
         ax.set_xscale("log")
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    if len(horizons):
+        steps = np.unique(horizons)
+        ax.set_xticks(steps, [f"{h:g} s" for h in steps])
     ax.set_xlabel("horizon after the fills (s)")
     ax.set_ylabel("markout (bps,\n+ good for us)", fontsize=9)
     ax.legend(fontsize=8, loc="best")
