@@ -77,6 +77,8 @@ HEAT_CMAP = ("bone", 0.22)
 OWN_ORDER_FIELDS = ("order_id", "side", "price", "qty", "ts_submit", "ts_end")
 OWN_FILL_FIELDS = ("ts", "order_id", "side", "price", "qty", "liquidity")
 
+#: The heat map's cells at most (8 bytes each).
+MAX_CELLS = 20_000_000
 #: OFI bars at most (columns are summed into wider bars).
 OFI_BARS = 150
 _NS = 1_000_000_000
@@ -299,6 +301,9 @@ def bin_session(events: npt.NDArray[np.void], *, book: Optional[OrderBook] = Non
     anchor = int(resting[0]) % tick if len(resting) else 0         # rows start on the tick grid
     price_lo = anchor + ((low - anchor) // price_bin) * price_bin
     rows = int((high - price_lo) // price_bin) + 1
+    if columns * rows > MAX_CELLS:
+        raise ValueError(f"the grid would hold {columns:,} columns x {rows:,} rows = {columns * rows:,} cells, more "
+                         f"than {MAX_CELLS:,}: ask for fewer columns or max_rows")
     cells, cols, samples, trades, rejected, applied = replay_bins(book, events, edges, price_lo, price_bin, rows,
                                                                   band)
     seconds = time.perf_counter() - started
@@ -512,6 +517,10 @@ def draw(binned: SessionBins, *, title: Optional[str] = None, own_orders: Option
                             norm=LogNorm(vmin=bottom, vmax=top))
         bar = fig.colorbar(image, cax=bar_ax, extend="both")
         bar.set_label(f"resting {qty_unit} per price (time-weighted mean, log scale)")
+        plain = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 10 else f"{v:g}")
+        bar.ax.yaxis.set_major_formatter(plain)
+        bar.ax.yaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(
+            lambda v, _: plain(v) if str(int(v))[0] in "25" and v >= 1 else ""))
     else:
         bar_ax.set_axis_off()
         heat.text(0.5, 0.5, "no resting orders in the band", transform=heat.transAxes, ha="center",

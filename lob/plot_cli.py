@@ -80,8 +80,8 @@ def register(subparsers: Any) -> None:
                                  "in the current folder)")
     p.add_argument("--orderbook", help="LOBSTER: the orderbook file to seed from (default: the sibling file; "
                                        "'none': the message file alone)")
-    p.add_argument("--columns", type=_int_between(1, 100_000), default=1000,
-                   help="time columns of the heat map (default 1,000)")
+    p.add_argument("--columns", type=_int_between(1, 20_000), default=1000,
+                   help="time columns of the heat map, 1 to 20,000 (default 1,000)")
     p.add_argument("--band", type=_positive_price,
                    help="draw levels within this many price units of the mid (default: 25 ticks)")
     p.add_argument("--vwap-window", type=duration_ns, default=60 * _NS,

@@ -191,6 +191,7 @@ def test_careless_inputs_change_nothing():
         (dict(markouts=[(1, 2)]), TypeError, "markouts"),
         (dict(markouts={"x": [(0, 1.0)]}), ValueError, "horizon"),
         (dict(vwap_window_ns=5), ValueError, "differs from the book's"),
+        (dict(columns=100_000, max_rows=100_000, band=1e6), ValueError, "cells, more than 20,000,000"),
     ]
     for kwargs, kind, text in cases:
         with pytest.raises(kind, match=text.replace("(", r"\(")):
