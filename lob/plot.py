@@ -634,9 +634,7 @@ def _draw_trades(ax: Any, b: SessionBins, max_trades: int) -> tuple[list[Any], s
     x = (t["ts"] - b.t0) / _NS
     price, qty, side = t["price"].astype(np.float64), t["qty"].astype(np.float64), t["side"].astype(np.int64)
     if len(t) > max_trades:
-        column = np.searchsorted(b.edges, t["ts"], side="right") - 1
-        keys = np.stack([column, t["price"], side], axis=1)
-        unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+        unique, inverse = _trade_groups(np.searchsorted(b.edges, t["ts"], side="right") - 1, t["price"], side)
         qty = np.bincount(inverse.ravel(), weights=qty, minlength=len(unique)).astype(np.float64)
         centres = (b.edges[:-1] + b.edges[1:]) / 2
         x = (centres[unique[:, 0]] - b.t0) / _NS
@@ -659,6 +657,20 @@ def _draw_trades(ax: Any, b: SessionBins, max_trades: int) -> tuple[list[Any], s
     if handles:
         handles[0].set_label(str(handles[0].get_label()) + f" (dot area ~ {'summed ' if note else ''}qty)")
     return handles, note
+
+
+def _trade_groups(column: npt.NDArray[np.int64], price: npt.NDArray[np.int64], side: npt.NDArray[np.int64]
+                  ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.intp]]:
+    """The distinct (column, price, side) of the trades, as (k, 3) rows, and
+    each trade's row: one int64 key per trade when the prices span less
+    than 2**40 units (a sort of integers, not of rows)."""
+    low, high = int(price.min()), int(price.max())
+    if high - low < 1 << 40 and int(column.max()) < 1 << 21:
+        key = (column.astype(np.int64) << 42) | ((price - low) << 2) | side      # sorts as the rows would
+        keys, inverse = np.unique(key, return_inverse=True)
+        unique = np.stack([keys >> 42, ((keys >> 2) & ((1 << 40) - 1)) + low, keys & 3], axis=1)
+        return unique, inverse
+    return np.unique(np.stack([column, price, side], axis=1), axis=0, return_inverse=True)
 
 
 def _draw_sweeps(ax: Any, b: SessionBins, LineCollection: Any, max_sweeps: int) -> tuple[list[Any], str]:

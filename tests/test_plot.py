@@ -207,3 +207,14 @@ def test_without_matplotlib(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match=r"pip install 'lobcore\[plot\]'"):
         lob.plot.session(hand_stream())
+
+
+@pytest.mark.parametrize("spread", [100, 1 << 41])
+def test_trade_groups_equal_a_sort_of_rows(spread):
+    rng = np.random.default_rng(spread % 97)
+    column, side = rng.integers(0, 1000, 5000), rng.integers(0, 3, 5000)
+    price = rng.integers(0, 40, 5000) * (spread // 40) + 10**12
+    unique, inverse = lob.plot._trade_groups(column, price, side)
+    rows = np.stack([column, price, side], axis=1)
+    assert np.array_equal(unique[inverse.ravel()], rows)
+    assert np.array_equal(unique, np.unique(rows, axis=0))
