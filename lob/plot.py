@@ -21,7 +21,7 @@ import copy
 import datetime
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -132,6 +132,13 @@ class SessionBins:
     def rows(self) -> int:
         """Price rows of the grid."""
         return int(self.cells.shape[1])
+
+    def opening_volume_delta(self) -> int:
+        """The book's volume delta just before t0 (the first sample is the
+        book after the events at t0: their trades are taken back out)."""
+        t = self.trades[self.trades["ts"] == self.t0]
+        return int(self.samples["volume_delta"][0] - t["qty"][t["side"] == 0].sum()
+                   + t["qty"][t["side"] == 1].sum())
 
     def sweeps(self) -> npt.NDArray[np.void]:
         """The sweeps among the trades: one row per run of one aggressor that
@@ -611,7 +618,7 @@ def _summary(b: SessionBins, qty_unit: str, notes: list[str]) -> str:
     sells = int(t["qty"][t["side"] == 1].sum())
     crosses = int(t["qty"][t["side"] == 2].sum())
     events = int(b.columns["events"].sum())
-    sweeps = int(s["sweeps"][-1] - s["sweeps"][0])
+    sweeps = len(b.sweeps())
     parts = [_count(events, "event"), _count(len(t), "trade") + f": buyers {buys:,} / sellers {sells:,} {qty_unit}"
              + (f", crosses {crosses:,}" if crosses else ""), _count(sweeps, "sweep")]
     if b.rejected:
@@ -777,7 +784,7 @@ def _rough_duration(ns: float) -> str:
 
 def _draw_delta(ax: Any, b: SessionBins, x_edges: npt.NDArray[np.float64], qty_unit: str) -> None:
     """Cumulative volume delta since t0, the VWAP deviation (bps) on the right axis."""
-    delta = (b.samples["volume_delta"] - b.samples["volume_delta"][0]).astype(np.float64)
+    delta = (b.samples["volume_delta"] - b.opening_volume_delta()).astype(np.float64)
     ax.plot(x_edges, delta, drawstyle="steps-post", color="#222222", linewidth=1.2)
     ax.fill_between(x_edges, delta, 0.0, step="post", where=delta >= 0, color=BID_COLOUR, alpha=0.25,
                     interpolate=False)

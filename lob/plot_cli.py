@@ -68,15 +68,15 @@ def register(subparsers: Any) -> None:
                     "the trades (green buyer-initiated, red seller-initiated, white crosses; area by qty), the "
                     "sweeps; under it OFI and imbalance, then the cumulative volume delta and the mid's "
                     "deviation from the VWAP in bps. Needs matplotlib (pip install 'lobcore[plot]').")
-    p.add_argument("file", help="the message file (.csv LOBSTER, .itch/.gz ITCH, .dbn/.dbn.zst DBN)")
+    p.add_argument("file", metavar="FILE", help="the message file (.csv LOBSTER, .itch/.gz ITCH, .dbn/.dbn.zst DBN)")
     p.add_argument("--format", choices=["lobster", "itch", "dbn"],
                    help="default: from the file's first bytes, else its name")
-    p.add_argument("--symbol", help="ITCH: the stock to draw (default: the busiest); DBN: the instrument_id")
-    p.add_argument("--from", dest="start", type=clock_time,
+    p.add_argument("--symbol", metavar="S", help="ITCH: the stock to draw (default: the busiest); DBN: the instrument_id")
+    p.add_argument("--from", dest="start", type=clock_time, metavar="T",
                    help="start of the window: hh:mm:ss[.fff] in the venue's clock (DBN: UTC, on the day of "
                         "the first event), or ns (default: the first event)")
-    p.add_argument("--to", dest="end", type=clock_time, help="end of the window, as --from (default: the last event)")
-    p.add_argument("--out", help="the chart file: .png, .svg or .pdf (default: the file's name with .png, "
+    p.add_argument("--to", dest="end", type=clock_time, metavar="T", help="end of the window, as --from (default: the last event)")
+    p.add_argument("--out", metavar="OUT.png", help="the chart file: .png, .svg or .pdf (default: the file's name with .png, "
                                  "in the current folder)")
     p.add_argument("--orderbook", help="LOBSTER: the orderbook file to seed from (default: the sibling file; "
                                        "'none': the message file alone)")

@@ -7,6 +7,7 @@ import pytest
 
 import lob
 import lob.plot
+from cli_support import SHARED
 
 matplotlib = pytest.importorskip("matplotlib")
 from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
@@ -218,3 +219,31 @@ def test_trade_groups_equal_a_sort_of_rows(spread):
     rows = np.stack([column, price, side], axis=1)
     assert np.array_equal(unique[inverse.ravel()], rows)
     assert np.array_equal(unique, np.unique(rows, axis=0))
+
+
+def test_volume_delta_counts_trades_at_the_first_instant():
+    """A trade at t0 itself is in the chart's volume delta (the first sample
+    is taken after the events at t0)."""
+    ev = hand_stream()
+    ev["ts"][:9] = ev[0]["ts"]               # the sweep at the first instant
+    binned = lob.plot.bin_session(ev, columns=60)
+    t = binned.trades
+    assert binned.t0 == T0 and (t["ts"] == T0).sum() == 2
+    fig = lob.plot.draw(binned)
+    cvd = fig.axes[3].get_lines()[0].get_ydata()
+    assert cvd[-1] == t["qty"][t["side"] == 0].sum() - t["qty"][t["side"] == 1].sum() == 250 - 320
+    assert len(binned.sweeps()) == 1 and binned.sweeps()["qty"][0] == 250
+
+
+@pytest.mark.skipif(not (SHARED / "lobster").exists(), reason="../shared/data is not present")
+def test_aapl_sweeps_are_the_books():
+    import lob.io
+
+    stream = lob.io.read_lobster_stream(SHARED / "lobster" / "AAPL_2012-06-21_34200000_57600000_message_10.csv",
+                                        SHARED / "lobster" / "AAPL_2012-06-21_34200000_57600000_orderbook_10.csv")
+    binned = lob.plot.bin_session(stream.events, price_scale=10_000)
+    whole = lob.OrderBook()
+    whole.apply(stream.events, record=False)
+    assert len(binned.sweeps()) == whole.sweeps == 25
+    assert len(binned.trades) == whole.trade_count and binned.rejected == {}
+    assert (binned.sweeps()["levels"] >= 2).all()

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import lob
+import lob.plot
 from lob._heatmap import COLUMN_DTYPE, SAMPLE_DTYPE, TRADE_DTYPE, band_mask, replay_bins
 
 DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -83,10 +84,14 @@ def one_at_a_time(events, clock, edges, stop, **book_args):
     book = lob.OrderBook(**book_args)
     out = []
     accepted = np.zeros(stop, bool)
+    sweeps = before_sweeps = 0
     for i in range(stop):
         before = (book.trade_count, book.buy_volume, book.sell_volume, book.cross_volume)
         book.apply(events[i:i + 1], on_error="skip", record=False)
         accepted[i] = not book.last_rejected
+        if book.sweeps != before_sweeps and clock[i] >= edges[0]:
+            sweeps += 1
+        before_sweeps = book.sweeps
         if book.trade_count != before[0] and clock[i] >= edges[0]:
             buy, sell = book.buy_volume - before[1], book.sell_volume - before[2]
             side = 0 if buy else 1 if sell else 2
@@ -94,7 +99,7 @@ def one_at_a_time(events, clock, edges, stop, **book_args):
             sided = events["kind"][i] == lob.EXECUTE or (events["kind"][i] == lob.TRADE and events["side"][i] in (0, 1))
             out.append((clock[i], book.last_trade_price, qty, side, book.run_levels if sided else 0,
                         book.run_qty if sided else 0))
-    return accepted, np.array(out, dtype=TRADE_DTYPE)
+    return accepted, np.array(out, dtype=TRADE_DTYPE), sweeps
 
 
 def check_against_reference(events, edges, price_lo, price_bin, rows, band, depth, **book_args):
@@ -107,7 +112,7 @@ def check_against_reference(events, edges, price_lo, price_bin, rows, band, dept
     np.testing.assert_allclose(cells, want_cells, rtol=1e-12, atol=0)
     for name in ("mid_low", "mid_high", "imbalance"):
         np.testing.assert_allclose(cols[name], want_cols[name], rtol=1e-12, equal_nan=True)
-    accepted, want_trades = one_at_a_time(events, clock, edges, stop, **book_args)
+    accepted, want_trades, sweeps = one_at_a_time(events, clock, edges, stop, **book_args)
     assert sum(rejected.values()) == stop - accepted.sum()
     counted = accepted & (clock[:stop] >= edges[0])
     assert cols["events"].tolist() == np.bincount(np.searchsorted(edges, clock[:stop][counted], side="right") - 1,
@@ -127,6 +132,8 @@ def check_against_reference(events, edges, price_lo, price_bin, rows, band, dept
         for name in ("microprice", "imbalance", "rolling_vwap", "vwap_deviation_bps"):
             np.testing.assert_equal(s[name], row[name])
     assert trades.tobytes() == want_trades.tobytes()
+    # the sweeps read off the trades' runs are the ones the book counted in the window
+    assert len(lob.plot._sweeps(trades)) == sweeps
     # the same replay leaves the same book as apply over the events it took
     same = lob.OrderBook(**book_args)
     same.apply(events[:stop], on_error="skip", record=False)
