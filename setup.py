@@ -33,6 +33,7 @@ MODULES = {
     "lob._dbn": HOT,
     "lob._engine": HOT,
     "lob._feed": HOT,
+    "lob._heatmap": HOT,
     "lob._floor": {"language_level": 3},
 }
 
