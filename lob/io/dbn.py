@@ -284,8 +284,11 @@ def _records(data: Buffer, start: int, ts_out: bool, name: str, zstd: bool, mixe
     n, rest = divmod(body, size)
     buf = np.frombuffer(data, dtype=np.uint8)
     if n and not rest and uniform_records(buf, start, n, _RTYPE_MBO, size):
-        # the usual file: MBO records only, read in place
-        return np.frombuffer(data, dtype=dtype, count=n, offset=start), None
+        # the usual file: MBO records only, read in place (copied when the
+        # metadata leaves them off 8-byte alignment: the converter loads
+        # their 4- and 8-byte fields as such)
+        records = np.frombuffer(data, dtype=dtype, count=n, offset=start)
+        return (records if records.ctypes.data % 8 == 0 else records.copy()), None
     # other record types in between (a live or mixed stream), or a bad length
     status, at, offsets = record_offsets(buf, start, _RTYPE_MBO, size)
     if status:
