@@ -24,6 +24,7 @@ MODULES = {
     "lob._itch": HOT,
     "lob._dbn": HOT,
     "lob._engine": HOT,
+    "lob._sim": HOT,
     "lob._feed": HOT,
     "lob._floor": {"language_level": 3},
 }
