@@ -241,7 +241,7 @@ def execute(events: npt.NDArray[np.void], side: Union[int, str], qty: int, *, st
     if arrival.best_bid is None or arrival.best_ask is None:
         raise ValueError(f"no two-sided book at start={start} (best bid {arrival.best_bid}, best ask "
                          f"{arrival.best_ask}): nothing to measure slippage against")
-    arrival_mid, arrival_spread = arrival.mid, arrival.spread
+    arrival_mid, arrival_spread = arrival.mid, int(arrival.best_ask) - int(arrival.best_bid)
     parent = _Parent(sim, side, qty)
     end = start + horizon_ns
     if strategy == "market":

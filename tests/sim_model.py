@@ -744,8 +744,18 @@ def random_stream(rng, n, *, start_ts=1_000_000, mid=1_000, seeds=3, p_odd=0.05)
                 drop(side, price)
                 orders[oid] = [side, new_price, new_qty]
                 levels[side].setdefault(new_price, [0, []])[1].append(oid)
-        elif r < 0.998:
+        elif r < 0.985:
             rows.append((ts, lob.TRADE, rng.randrange(2), 0, mid + rng.randint(-2, 2), rng.randint(1, 20)))
+        elif r < 0.998:                               # a snapshot resizes a level's anonymous qty
+            side = rng.randrange(2)
+            touch, other = best(side), best(1 - side)
+            price = (touch if touch is not None else mid) + (-1 if side == BID else 1) * rng.randint(0, 2)
+            if other is not None and reaches(side, price, other):
+                continue
+            qty = rng.choice((0, 10, 20, 40))
+            levels[side].setdefault(price, [0, []])[0] = qty
+            drop(side, price)
+            rows.append((ts, lob.ANON, side, 0, price, qty))
         else:
             rows.append((ts, lob.CLEAR, 0, 0, 0, 0))
             levels, orders = ({}, {}), {}
