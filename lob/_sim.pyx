@@ -50,12 +50,16 @@ if sizeof(SimFillRow) != _SIM_FILL_DTYPE.itemsize:
 cdef extern from "lob_book.h" nogil:
     void lob_book_drop_level(lob_book *b, uint32_t level)
     int lob_book_trade_room(lob_book *b, int aggressor, int64_t qty)
-    int lob_book_is_top(const lob_book *b, uint32_t level, int side)
 
 
 # lob_order.flags bit of an own order (the matching engine uses bit 0 in its own books)
 cdef enum:
     OWN = 2
+
+# sig.dirty after an edit of a level made here: every side (lob_book_after then
+# looks at the whole top of the book; an unchanged side adds nothing to OFI)
+cdef enum:
+    ANY_SIDE = 3
 
 # OwnOrder.status; lob.sim.STATUSES names them
 cdef enum OwnStatus:
@@ -462,7 +466,7 @@ cdef class Simulator:
         else:
             order.qty -= qty
             lvl.qty -= qty
-            b.sig.dirty |= lob_book_is_top(b, level, <int>lvl.side)
+            b.sig.dirty |= ANY_SIDE
         lob_book_after(b, LOB_AFTER_FLOW)
         return LOB_OK
 
@@ -953,7 +957,7 @@ cdef class Simulator:
                 d.debt += f
                 d.side = opp
                 d.price = price
-                b.sig.dirty = 1
+                b.sig.dirty |= ANY_SIDE
                 if lvl.anon == 0 and lvl.count == 0:
                     lob_book_drop_level(b, level)
             else:
@@ -976,7 +980,7 @@ cdef class Simulator:
                 else:
                     x.qty -= f
                     lvl.qty -= f
-                b.sig.dirty = 1
+                b.sig.dirty |= ANY_SIDE
             o.filled += f
             left -= f
             self.push_fill(t, i, price, f, 1, 0, mid)

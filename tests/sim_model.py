@@ -251,6 +251,7 @@ class ModelSim:
         self.latency_ns = latency_ns
         self.base = own_base
         self.own = []                # index = id - base
+        self.resting = set()         # own ids that rest in the book
         self.pending_actions = []    # [time, seq, kind, index], kept sorted
         self.sent = 0
         self.pos = 0
@@ -320,13 +321,18 @@ class ModelSim:
         if oid not in self.book.orders:
             o = self.own[oid - self.base]
             o.status, o.end = "filled", ts
+            self.resting.discard(oid)
 
     def _own_resting(self, side):
-        """Own resting ids of `side` in price-time priority (best price first, FIFO)."""
+        """(price, id) of the own orders resting on `side`, in price-time
+        priority: best price first, then their place in the level's queue."""
         rows = []
-        for price in sorted(self.book.levels[side], reverse=side == BID):
-            rows += [(price, i) for i in self.book.levels[side][price].queue if self.book.orders[i][3]]
-        return rows
+        for oid in self.resting:
+            o_side, price = self.book.orders[oid][:2]
+            if o_side == side:
+                rows.append(((-price if side == BID else price), self.book.levels[side][price].queue.index(oid),
+                             price, oid))
+        return [(price, oid) for _, _, price, oid in sorted(rows)]
 
     def _rule4(self, side, price, qty, executed, ts):
         """A feed execution of qty at (side, price) fills the own orders ahead
@@ -480,6 +486,7 @@ class ModelSim:
                 if o.status == "resting":
                     o.cancelled += book.orders[self.base + index][2]
                     o.status, o.end = "cancelled", ts
+            self.resting.clear()
             self.debt.clear()
             self.anon_debt.clear()
             return self._refused(book.apply(ev))
@@ -532,6 +539,7 @@ class ModelSim:
                 o.cancelled += book.orders[oid][2]
                 book.remove(oid)
                 o.status, o.end = "cancelled", time
+                self.resting.discard(oid)
             return
         o.arrival = time
         opp = 1 - o.side
@@ -572,6 +580,7 @@ class ModelSim:
             o.status, o.cancelled, o.end = ("cancelled" if o.filled else "rejected"), left, time
         else:
             o.status = "resting"                                             # rule 3
+            self.resting.add(oid)
 
     # ---- the loop (rule 1)
     def run(self, until=None, *, every_ns=None, on_timer=None, on_fill=None):

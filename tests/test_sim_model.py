@@ -18,9 +18,10 @@ class Strategy:
     """Own actions from the callbacks, the same for both simulators (a seeded
     random.Random; they diverge only if the simulators do)."""
 
-    def __init__(self, seed):
+    def __init__(self, seed, tick=1, lot=10, mid=1000):
         self.rng = random.Random(seed)
         self.oids = []
+        self.tick, self.lot, self.mid = tick, lot, mid
 
     def on_timer(self, sim, ts):
         rng = self.rng
@@ -29,13 +30,13 @@ class Strategy:
         touch = sim.book.best_bid if side == lob.BID else sim.book.best_ask
         other = sim.book.best_ask if side == lob.BID else sim.book.best_bid
         if r < 0.45:
-            ref = touch if touch is not None else (other if other is not None else 1000)
-            price = ref + (1 if side == lob.BID else -1) * rng.choice((-2, -1, 0, 0, 0, 1, 2))
+            ref = touch if touch is not None else (other if other is not None else self.mid)
+            price = ref + (1 if side == lob.BID else -1) * rng.choice((-2, -1, 0, 0, 0, 1, 2)) * self.tick
             tif = rng.choice(("GTC", "GTC", "GTC", "IOC", "FOK"))
-            self.oids.append(sim.submit(side, price, rng.randint(1, 8) * 10, ts=ts, tif=tif,
+            self.oids.append(sim.submit(side, price, rng.randint(1, 8) * self.lot, ts=ts, tif=tif,
                                         post_only=tif == "GTC" and rng.random() < 0.2))
         elif r < 0.55:
-            self.oids.append(sim.market(side, rng.randint(1, 6) * 10, ts=ts))
+            self.oids.append(sim.market(side, rng.randint(1, 6) * self.lot, ts=ts))
         elif r < 0.8 and self.oids:
             sim.cancel(rng.choice(self.oids), ts=ts)
 
