@@ -24,6 +24,7 @@ import numpy.typing as npt
 import lob
 from lob.errors import LobError, error
 import lob.feed_cli
+import lob.sim_cli
 from lob.kinds import ADD, CANCEL, CLEAR, EXECUTE, MODIFY, REDUCE, TRADE
 from lob.replay import FEATURE_SUFFIXES, price_unit
 
@@ -540,6 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "--events, --rounds, --peers, --quick, --out).", add_help=False)
     p_bench.set_defaults(func=bench)
     lob.feed_cli.register(sub)
+    lob.sim_cli.register(sub)
     p_version = sub.add_parser("version", help="print the version")
     p_version.set_defaults(func=lambda args: print(lob.__version__) or 0)
     return parser

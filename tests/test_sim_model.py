@@ -68,10 +68,13 @@ def assert_same(sim, model, strategy, where):
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32), n=st.integers(50, 400), latency=st.sampled_from([0, 0, 100, 300, 1000, 5000]),
-       every=st.sampled_from([150, 400, 1500]), allow_cross=st.booleans(), steps=st.integers(1, 40))
-def test_simulator_equals_the_model(seed, n, latency, every, allow_cross, steps):
+       every=st.sampled_from([150, 400, 1500]), allow_cross=st.booleans(), steps=st.integers(1, 40),
+       ofi_levels=st.integers(1, 4))
+def test_simulator_equals_the_model(seed, n, latency, every, allow_cross, steps, ofi_levels):
     events = random_stream(random.Random(seed), n)
-    sim = lob.Simulator(events, book=lob.OrderBook(allow_cross=allow_cross), latency_ns=latency)
+    # signals kept as it goes: book.check() verifies their baselines after own fills too
+    book = lob.OrderBook(allow_cross=allow_cross, ofi_levels=ofi_levels, vwap_window_ns=2_000, halflife_ns=500)
+    sim = lob.Simulator(events, book=book, latency_ns=latency)
     model = ModelSim(events, allow_cross=allow_cross, latency_ns=latency, own_base=sim.own_ids[0])
     ours, theirs = Strategy(seed), Strategy(seed)
     # orders sent before the replay, in no particular time order
