@@ -1,5 +1,6 @@
 # Declarations of the execution simulator (lob._sim), for Cython modules that
 # cimport it: own orders in a replayed venue book.
+cimport cython
 from libc.stdint cimport int64_t, uint64_t, uint32_t, int8_t, uint8_t
 
 from lob._core cimport lob_book
@@ -64,6 +65,7 @@ cdef struct DebtMap:
     int shift
 
 
+@cython.final
 cdef class Simulator:
     cdef OrderBook _book
     cdef lob_book *core
@@ -146,6 +148,8 @@ cdef class Simulator:
     cdef int push_action(self, int64_t time, uint32_t i, int kind) noexcept nogil
     cdef void pop_action(self, Action *out) noexcept nogil
     cdef void fire_timer(self, int64_t tt) noexcept nogil
+    cdef bint quiet(self) noexcept nogil
+    cdef int replay(self, int64_t limit) noexcept nogil
     cdef int advance(self) noexcept nogil
     cdef int check_own(self) except -1
     cdef int64_t send_time(self, object ts) except? -1

@@ -26,6 +26,7 @@ rules first:
 
 Decisions beyond the contract are in lob.Simulator's docstring and NOTES.md.
 """
+cimport cython
 from libc.stdint cimport int64_t, uint64_t, uint32_t, INT64_MAX, INT64_MIN
 from libc.stdlib cimport calloc, realloc, free
 from libc.string cimport memcpy, memset
@@ -238,6 +239,7 @@ cdef inline void dm_pay(DebtMap *m, DebtEntry *entry, int64_t qty) noexcept nogi
 
 # ---------------------------------------------------------------------------
 
+@cython.final
 cdef class Simulator:
     """Own orders in a replayed venue book (the contract's "Execution
     simulation"): ``lob.Simulator(events, *, book=None, latency_ns=0)``.
@@ -338,7 +340,7 @@ cdef class Simulator:
         self.n = events.shape[0]
         self.pos = 0
         self.latency_ns = latency
-        self.id_base, self.id_cap = own_id_range(events, book)
+        self.id_base, self.id_cap = own_id_range(events, book)      # one pass over the events in C
         self.n_own = self.own_cap = 0
         self.n_resting = self.resting_cap = 0
         self.n_rest_side[0] = self.n_rest_side[1] = 0
@@ -351,7 +353,7 @@ cdef class Simulator:
         self.nfills = self.fills_cap = self.notified = 0
         self.clock = INT64_MIN
         self.started = False
-        self.max_ts = int(events["ts"].max()) if self.n else INT64_MIN
+        self.max_ts = INT64_MIN                 # the stream's last ts: found when a run needs it
         self.running = self.in_loop = self.stop_requested = False
         self.reconciled = 0
         memset(self.rejected_counts, 0, sizeof(self.rejected_counts))
@@ -1024,44 +1026,81 @@ cdef class Simulator:
             self.timer_next = tt + self.timer_every
         self.clock = max64(self.clock, tt)
 
+    cdef bint quiet(self) noexcept nogil:
+        """Nothing of ours in the book and nothing consumed: a feed event
+        goes straight to the book."""
+        return (self.n_resting == 0 and self.debts.count == 0 and self.anon_debts[0].count == 0
+                and self.anon_debts[1].count == 0)
+
+    cdef int replay(self, int64_t limit) noexcept nogil:
+        """Feed events with ts <= limit, in order: 0, FILLS (stopped after an
+        event that filled, for on_fill) or a fatal code, negated."""
+        cdef lob_book *b = self.core
+        cdef const Event *ev = self.ev
+        cdef Py_ssize_t pos = self.pos, n = self.n, before = self.nfills
+        cdef int64_t clock = self.clock
+        cdef int status = 0, step = 0
+        cdef bint plain = self.quiet()       # only an action can end it, and none runs here
+        while pos < n and ev[pos].ts <= limit:
+            if ev[pos].ts > clock:
+                clock = ev[pos].ts
+            if plain:
+                status = lob_book_apply(b, &ev[pos])
+                if status:
+                    if LOB_FATAL(status):
+                        break
+                    self.rejected_counts[status & 31] += 1
+                    status = 0
+            else:
+                status = self.feed_event(&ev[pos])
+                if status:
+                    break
+                plain = self.quiet()
+                if self.call_fills and self.nfills > before:
+                    pos += 1
+                    step = FILLS
+                    break
+            pos += 1
+        self.pos = pos
+        self.clock = clock
+        return -status if status else step
+
     cdef int advance(self) noexcept nogil:
         """Replay until a callback is due (FILLS, TIMER), stop() was asked
-        (STOPPED) or the run is over (DONE); a fatal code (> 3, negated)
-        when memory ran out."""
+        (STOPPED) or the run is over (DONE); a fatal code, negated, when
+        memory ran out.  Actions and timers run after every feed event with
+        ts <= their time, actions first at one time."""
         cdef Action a
-        cdef bint has_feed, act
-        cdef int64_t next_ts, at, tt
+        cdef bint act
+        cdef int64_t at, tt, limit
         cdef Py_ssize_t before
         cdef int status
         while True:
             if self.stop_requested:
                 return STOPPED
-            has_feed = self.pos < self.n and self.ev[self.pos].ts <= self.until
-            next_ts = self.ev[self.pos].ts if has_feed else 0
             at = self.heap[0].time if self.n_heap else INT64_MAX
             tt = self.timer_next if self.timers_on else INT64_MAX
-            before = self.nfills
-            if has_feed:
-                act = self.n_heap > 0 and at < next_ts and at <= tt
-                if not act and self.timers_on and tt < next_ts:
-                    self.fire_timer(tt)
-                    return TIMER
+            limit = min64(self.until, min64(at, tt))
+            if self.pos < self.n and self.ev[self.pos].ts <= limit:
+                status = self.replay(limit)
+                if status:
+                    return status
+                continue
+            if self.pos < self.n and self.ev[self.pos].ts <= self.until:
+                # a feed event is due after the next action or timer
+                act = self.n_heap > 0 and at <= tt
             else:
                 act = self.n_heap > 0 and at <= self.until and (not self.timers_on or at <= tt
                                                                  or tt > self.timer_horizon)
-                if not act:
-                    if self.timers_on and tt <= self.timer_horizon:
-                        self.fire_timer(tt)
-                        return TIMER
+                if not act and not (self.timers_on and tt <= self.timer_horizon):
                     return DONE
-            if act:
-                self.pop_action(&a)
-                self.clock = max64(self.clock, a.time)
-                status = self.arrive(&a)
-            else:
-                self.clock = max64(self.clock, next_ts)
-                status = self.feed_event(&self.ev[self.pos])
-                self.pos += 1
+            if not act:
+                self.fire_timer(tt)
+                return TIMER
+            before = self.nfills
+            self.pop_action(&a)
+            self.clock = max64(self.clock, a.time)
+            status = self.arrive(&a)
             if status:
                 return -status
             if self.call_fills and self.nfills > before:
@@ -1220,7 +1259,7 @@ cdef class Simulator:
         if self.timers_on:
             self.timer_every = every
             self.timer_next = self.ev[self.pos].ts if self.pos < self.n else self.clock
-            self.timer_horizon = t_until if until is not None else self.max_ts
+            self.timer_horizon = t_until if until is not None else (self.last_ts if self.n else INT64_MIN)
             if self.timer_next == INT64_MIN:
                 self.timers_on = False
         self.call_fills = on_fill is not None
@@ -1296,6 +1335,8 @@ cdef class Simulator:
     @property
     def last_ts(self):
         """The highest ts of the stream (int ns), None when it is empty."""
+        if self.n and self.max_ts == INT64_MIN:
+            self.max_ts = scan(self._events)[1]
         return self.max_ts if self.n else None
 
     @property
@@ -1355,20 +1396,45 @@ cdef class Simulator:
                 f"fills={self.nfills} pending={self.n_heap}>")
 
 
+cdef object scan(object events):
+    """(the highest order id events name (ADD, REDUCE, CANCEL, EXECUTE,
+    MODIFY) or None, the highest ts or None): one pass in C."""
+    cdef const Event *ev = event_data(events)
+    cdef Py_ssize_t k, n = events.shape[0]
+    cdef uint64_t top = 0
+    cdef int64_t ts = INT64_MIN
+    cdef bint named = False
+    cdef int kind
+    with nogil:
+        for k in range(n):
+            if ev[k].ts > ts:
+                ts = ev[k].ts
+            kind = ev[k].kind
+            if kind == ADD or kind == REDUCE or kind == CANCEL or kind == EXECUTE or kind == MODIFY:
+                named = True
+                if ev[k].order_id > top:
+                    top = ev[k].order_id
+    return (top if named else None), (ts if n else None)
+
+
 def own_id_range(events, book):
     """(first, count): order ids first .. first + count - 1 are used by no
     event of `events` (ADD, REDUCE, CANCEL, EXECUTE, MODIFY) and no order
     resting in `book`: from the next power of ten above the highest id in
     use (plainly apart from the feed's ids), else above that id, else the
     widest gap between the ids in use."""
-    named = np.isin(events["kind"], (ADD, REDUCE, CANCEL, EXECUTE, MODIFY))
-    used = np.concatenate([events["order_id"][named], book.snapshot()["order_id"]])
-    if len(used) == 0:
+    events = event_array(events)
+    top, _ = scan(events)
+    resting = book.snapshot()["order_id"]
+    if len(resting):
+        top = max(int(resting.max()), top if top is not None else 0)
+    if top is None:
         return 1, 1 << 63
-    top = int(used.max())
     for first in (10 ** len(str(top)), top + 1):
         if first < (1 << 64) - (1 << 32):
             return first, min((1 << 64) - first, 1 << 63)
+    named = np.isin(events["kind"], (ADD, REDUCE, CANCEL, EXECUTE, MODIFY))
+    used = np.concatenate([events["order_id"][named], resting])
     edges = np.unique(np.concatenate([np.array([0], dtype=np.uint64), used.astype(np.uint64)]))
     widths = np.diff(edges) - np.uint64(1)            # ids strictly between neighbours
     k = int(np.argmax(widths))
