@@ -1,5 +1,5 @@
 """hftbacktest's L3 backtest (L3FIFOQueueModel, no partial fills) driven with
-the same own orders as a lob.Simulator run, for bench/test_sim.py.  Runs in
+the same own orders as a lob.Simulator run, for bench/test_sim_peer.py.  Runs in
 bench/.venv-peers (bench/peers/venv.py builds it with hftbacktest):
 
     python bench/sim_hftbacktest.py EVENTS.npy ACTIONS.npy LATENCY_NS OUT.json

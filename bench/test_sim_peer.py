@@ -5,7 +5,8 @@ time of each, and a count of where their fills differ, with the reason.
     python -m pytest bench/test_sim_peer.py --benchmark-enable -s
 
 Needs bench/.venv-peers with hftbacktest (python bench/peers/venv.py, or
-LOB_BENCH_PEERS=1 here builds it); skipped otherwise.  hftbacktest runs in
+LOB_BENCH_PEERS=1 here builds it); skipped otherwise, and in the untimed
+smoke run unless LOB_SIM_PEER=1.  hftbacktest runs in
 that venv (bench/sim_hftbacktest.py; numba compiles its driver first, ~1-2
 minutes, untimed).
 
@@ -140,7 +141,10 @@ def compare(events, actions, sim, theirs):
 
 
 @pytest.fixture(scope="module")
-def peer():
+def peer(full_run):
+    if not full_run and os.environ.get("LOB_SIM_PEER") != "1":
+        pytest.skip("numba compiles hftbacktest's driver for a minute: only with --benchmark-enable (or "
+                    "LOB_SIM_PEER=1)")
     python = peer_python()
     if python is None:
         pytest.skip("bench/.venv-peers has no hftbacktest (LOB_BENCH_PEERS=1 builds it)")

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib
 import importlib.util
 import json
 import math
 import pathlib
 import re
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -204,7 +205,7 @@ def _plot_module() -> Any:
     if importlib.util.find_spec("lob.plot") is None:
         raise Refused("--plot: this lobcore has no lob.plot (the pictures module); leave --plot out")
     try:
-        import lob.plot as plot
+        plot = importlib.import_module("lob.plot")
     except ImportError as exc:
         raise Refused(f"--plot: lob.plot cannot load ({exc}); pip install 'lobcore[plot]'") from None
     return plot
@@ -261,14 +262,19 @@ def _table(reports: dict[str, Any], what: str, args: argparse.Namespace, start: 
     def num(x: float, digits: int = 2) -> str:
         return "-" if x is None or math.isnan(x) else f"{x:,.{digits}f}"
 
-    rows = [("filled", lambda r: f"{r.filled:,}"),
-            ("avg price", lambda r: unit.show(r.avg_price, 2)),
-            ("slippage (bps)", lambda r: num(r.slippage_bps)),
-            ("spread captured", lambda r: num(r.spread_captured)),
-            ("maker share", lambda r: pct(r.maker_share)),
-            ("fills", lambda r: f"{len(r.fills):,}"),
-            ("orders sent", lambda r: f"{len(r.orders):,}")]
-    rows += [(f"markout {h}s (bps)", lambda r, h=h: num(r.markout_bps[h])) for h in lob_markouts()]
+    rows: list[tuple[str, Callable[[Any], str]]] = [
+        ("filled", lambda r: f"{r.filled:,}"),
+        ("avg price", lambda r: unit.show(r.avg_price, 2)),
+        ("slippage (bps)", lambda r: num(r.slippage_bps)),
+        ("spread captured", lambda r: num(r.spread_captured)),
+        ("maker share", lambda r: pct(r.maker_share)),
+        ("fills", lambda r: f"{len(r.fills):,}"),
+        ("orders sent", lambda r: f"{len(r.orders):,}")]
+    def markout(seconds: int) -> Callable[[Any], str]:
+        return lambda r: num(r.markout_bps[seconds])
+
+    for h in lob_markouts():
+        rows.append((f"markout {h}s (bps)", markout(h)))
     rows += [("last fill", lambda r: _clock(r.end_ts, epoch).split(" ")[-1]),
              ("reconciled", lambda r: f"{r.reconciled:,}")]
     width = max(18, *(len(_clock(r.end_ts, epoch).split(" ")[-1]) + 2 for r in reports.values()))

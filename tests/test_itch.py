@@ -352,6 +352,9 @@ def test_c_keeps_books_and_trade_flow_of_replay_itch(tmp_path, itch_file, seed):
         reference.apply(old_mapping_events(blob, locate))
         assert book.snapshot().tobytes() == reference.snapshot().tobytes()
         assert book._flow_state() == reference._flow_state()
+        # one EXECUTE or a REDUCE + TRADE: the same order-flow and trade-flow signals
+        assert (book.ofi, book.sweeps, book.absorbed_bid, book.absorbed_ask) == (
+            reference.ofi, reference.sweeps, reference.absorbed_bid, reference.absorbed_ask)
         book.check()
     # every C at its order's price and printable became one EXECUTE carrying that price
     events = lob.io.read_itch(path)

@@ -3,7 +3,7 @@ resting, against OrderBook.apply on the same stream in the same run
 (target: at most 1.5x apply, and 10M events/s), and lob.sim.execute per
 strategy on that stream (target: under 1 s each).
 
-    python -m pytest bench/test_sim.py --benchmark-enable -s
+    python -m pytest bench/test_sim_replay.py --benchmark-enable -s
 
 The ratio line (printed at the end, from interleaved rounds of both) is the
 figure to quote; pytest-benchmark's table has each one's own rounds.
