@@ -1,6 +1,6 @@
 """Type stubs of lob._sim (lob.Simulator: own orders in a replayed L3 book)."""
 from typing_extensions import disjoint_base  # compiled classes have their own layout
-from typing import Any, Callable, Literal, Optional
+from typing import Any, Callable, Literal, Optional, final
 
 import numpy as np
 import numpy.typing as npt
@@ -12,6 +12,7 @@ STATUSES: tuple[str, ...]
 
 _Tif = Literal["GTC", "IOC", "FOK"]
 
+@final
 @disjoint_base
 class Simulator:
     """Own orders in a replayed venue book (the contract's "Execution
