@@ -1,5 +1,4 @@
 """Type stubs of lob._sim (lob.Simulator: own orders in a replayed L3 book)."""
-from typing_extensions import disjoint_base  # compiled classes have their own layout
 from typing import Any, Callable, Literal, Optional, final
 
 import numpy as np
@@ -13,7 +12,6 @@ STATUSES: tuple[str, ...]
 _Tif = Literal["GTC", "IOC", "FOK"]
 
 @final
-@disjoint_base
 class Simulator:
     """Own orders in a replayed venue book (the contract's "Execution
     simulation", rules 1 to 5)."""
