@@ -72,7 +72,8 @@ def register(sub: Any) -> None:
     how.add_argument("--from-sim", metavar="REPORT.json", help="an `lob exec-sim --json` output")
     c.add_argument("--fill-size", type=float, metavar="USD",
                    help="USD per fill for the per-fill figure (default with --from-sim: the best strategy's "
-                        "average fill value)")
+                        "average fill value, price x qty in the instrument's units: for futures give --fill-size "
+                        "with the contract multiplier applied)")
     c.set_defaults(func=calc)
 
 
@@ -332,17 +333,22 @@ def calc(args: argparse.Namespace) -> int:
     if fill_value is not None and (not math.isfinite(fill_value) or fill_value < 0):
         raise Refused(f"--fill-size must be a USD amount >= 0, got {fill_value}")
     result = lob.sim.value_recovery(args.monthly_volume, bps, fill_value=fill_value)
-    lines = [f"value recovered at {bps:,.2f} bps on ${result.monthly_volume:,.0f} a month"]
+    lines = [f"value recovered at {bps:,.2f} bps on {usd(result.monthly_volume, 0)} a month"]
     if source:
         lines.append(f"  bps           {source}")
-    lines.append(f"  monthly       ${result.monthly:,.2f}   (monthly volume x bps / 10,000)")
-    lines.append(f"  annual        ${result.annual:,.2f}   (monthly volume x 12 x bps / 10,000)")
-    if result.per_fill is not None:
-        lines.append(f"  per fill      ${result.per_fill:,.4f}   (on a ${result.fill_value:,.2f} fill)")
+    lines.append(f"  monthly       {usd(result.monthly)}   (monthly volume x bps / 10,000)")
+    lines.append(f"  annual        {usd(result.annual)}   (monthly volume x 12 x bps / 10,000)")
+    if result.per_fill is not None and result.fill_value is not None:
+        lines.append(f"  per fill      {usd(result.per_fill, 4)}   (on a {usd(result.fill_value)} fill)")
     else:
         lines.append("  per fill      - (give --fill-size USD)")
     print("\n".join(lines))
     return 0
+
+
+def usd(amount: float, decimals: int = 2) -> str:
+    """$1,234.56, or -$1,234.56."""
+    return f"{'-' if amount < 0 else ''}${abs(amount):,.{decimals}f}"
 
 
 def _bps_from_report(name: str) -> tuple[float, Optional[float], str]:
