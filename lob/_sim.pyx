@@ -321,6 +321,8 @@ cdef class Simulator:
         """Replay `events` (lob.EVENT_DTYPE) into `book` (an OrderBook; default:
         one fitting the stream) with own actions arriving latency_ns (int,
         ns, >= 0) after they are sent."""
+        if self.core != NULL:
+            raise RuntimeError("Simulator.__init__ runs once; make a new Simulator")
         events = event_array(events)
         cdef int64_t latency = to_int64(latency_ns, "latency_ns")
         if latency < 0:

@@ -295,6 +295,8 @@ def test_bad_arguments():
     with pytest.raises(TypeError, match="OrderBook"):
         lob.Simulator(ev, book="book")
     sim = lob.Simulator(ev)
+    with pytest.raises(RuntimeError, match="once"):
+        sim.__init__(ev)
     with pytest.raises(ValueError, match="side"):
         sim.submit(2, 1000, 5, ts=0)
     with pytest.raises(ValueError, match="qty"):
