@@ -656,13 +656,11 @@ cdef class Simulator:
         d = dm_find(&self.debts, e.order_id)
         if d != NULL:                    # own takers consumed all of it: the print still proves its price
             b.sig.ts = ts
-            taken = self.rule4(d.side, d.price, e.qty, LOB_NIL, ts)
+            taken = self.rule4(d.side, d.price, e.qty, LOB_NIL, ts)     # (fills change no debt)
             if taken < 0:
                 return <int>-taken
-            d = dm_find(&self.debts, e.order_id)     # rule 4 made no entry, but look again to be safe
             self.reconciled += 1
-            if d != NULL:
-                dm_pay(&self.debts, d, e.qty)
+            dm_pay(&self.debts, d, e.qty)
             return LOB_OK
         if <unsigned>e.side <= 1 and self.n_rest_side[e.side]:
             b.sig.ts = ts
