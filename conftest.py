@@ -25,6 +25,7 @@ EXTENSIONS = {
     "lob._itch": BOOK + ["src/lob_refmap.h", "src/lob_be.h"],
     "lob._dbn": ["lob/_events.pxd", "src/lob_event.h"],
     "lob._engine": BOOK + ["lob/_engine.pxd"],
+    "lob._sim": BOOK + ["lob/_sim.pxd"],
     "lob._floor": [],
     "lob._heatmap": BOOK,
     "lob._feed": ["src/lob_mold.h", "src/lob_ring.h", "src/lob_hist.h", "src/lob_moldrx.h", "src/lob_moldtx.h",

@@ -32,6 +32,7 @@ MODULES = {
     "lob._itch": HOT,
     "lob._dbn": HOT,
     "lob._engine": HOT,
+    "lob._sim": HOT,
     "lob._feed": HOT,
     "lob._heatmap": HOT,
     "lob._floor": {"language_level": 3},

@@ -6,17 +6,20 @@ is the type).  Every type of the 5.0 specification is decoded with its length
 checked; the book-affecting ones become lob.EVENT_DTYPE events tagged with
 their stock locate:
 
-    A, F  ADD                     E  EXECUTE (at the resting order's price)
-    C     REDUCE + TRADE at the printed price (aggressor: the other side;
-          no TRADE when the execution is marked non-printable)
+    A, F  ADD                     E  EXECUTE (price: the resting order's)
+    C     at the order's own price and printable: EXECUTE at that price;
+          else REDUCE + TRADE at the printed price (aggressor: the other
+          side; no TRADE when the execution is marked non-printable)
     X     REDUCE                  D  CANCEL
     U     CANCEL of the old reference + ADD of the new one (same side)
     P     TRADE (non-displayed order; aggressor: the other side)
     Q     TRADE with side NO_AGGRESSOR (2): a cross has no aggressor
 
-Crosses are also kept as records with their cross type, as are the stock
-directory (R), system events (S) and trading actions (H).  The parser keeps
-each live order's side and shares, so it needs no book, and it carries a
+An E, C, X, D or U naming a reference the stream never added has side -1 (no
+side known) and price 0: a book refuses it as an unknown id.  Crosses are also
+kept as records with their cross type, as are the stock directory (R), system
+events (S) and trading actions (H).  The parser keeps each live order's side,
+price and shares, so it needs no book, and it carries a
 partial message from one chunk to the next, so files larger than memory
 stream through it.  Bad input raises lob.ParseError (a ValueError) naming the
 byte offset and the message type, and the parser takes no more input; it
@@ -48,13 +51,14 @@ cdef extern from "lob_refmap.h":
     ctypedef struct lob_refmap_entry:
         uint64_t ref
         uint32_t shares
+        uint32_t price
         uint8_t side
     ctypedef struct lob_refmap:
         uint64_t count
     int lob_refmap_init(lob_refmap *m) nogil
     void lob_refmap_free(lob_refmap *m) nogil
     lob_refmap_entry *lob_refmap_find(lob_refmap *m, uint64_t ref) nogil
-    int lob_refmap_put(lob_refmap *m, uint64_t ref, uint8_t side, uint32_t shares) nogil
+    int lob_refmap_put(lob_refmap *m, uint64_t ref, uint8_t side, uint32_t shares, uint32_t price) nogil
     void lob_refmap_erase(lob_refmap *m, lob_refmap_entry *e) nogil
     void lob_refmap_prefetch(const lob_refmap *m, uint64_t ref) nogil
 
@@ -339,10 +343,11 @@ cdef class ItchParser:
         cdef Py_ssize_t pos = 0, ahead = 0, k
         cdef const unsigned char *m
         cdef const unsigned char *a
-        cdef unsigned int mlen, t, locate, side
+        cdef unsigned int mlen, t, locate
         cdef int64_t ts
         cdef uint64_t ref, new_ref
-        cdef uint32_t shares, price
+        cdef uint32_t shares, price, printed
+        cdef int side
         cdef lob_refmap_entry *e
         cdef int64_t base = self.offset
         while pos + 2 <= n:
@@ -383,48 +388,55 @@ cdef class ItchParser:
                                      f"or 'S', got {chr(m[19])!r}")
                 shares = <uint32_t>be(m + 20, 4)
                 price = <uint32_t>be(m + 32, 4)
-                if lob_refmap_put(&self.refs, ref, side, shares) != 0:
+                if lob_refmap_put(&self.refs, ref, side, shares, price) != 0:
                     raise MemoryError("ItchParser: out of memory")
                 put(sink, locate, ts, ADD, side, ref, price, shares)
             elif t == 69 or t == 67 or t == 88:   # E, C, X: shares leave the order
                 ref = be(m + 11, 8)
                 shares = <uint32_t>be(m + 19, 4)
                 e = lob_refmap_find(&self.refs, ref)
-                side = e.side if e != NULL else 0
                 if e == NULL:
                     self.unknown_refs += 1
-                elif shares >= e.shares:
-                    lob_refmap_erase(&self.refs, e)
+                    put(sink, locate, ts, EXECUTE if t == 69 else REDUCE, -1, ref, 0, shares)
                 else:
-                    e.shares -= shares
-                if t == 69:
-                    put(sink, locate, ts, EXECUTE, side, ref, 0, shares)
-                else:
-                    put(sink, locate, ts, REDUCE, side, ref, 0, shares)
-                if t == 67 and e != NULL and m[31] == 89:  # C, printable 'Y': a trade at its own price
-                    put(sink, locate, ts, TRADE, 1 - side, 0, <uint32_t>be(m + 32, 4), shares)
+                    side = e.side
+                    price = e.price
+                    if shares >= e.shares:
+                        lob_refmap_erase(&self.refs, e)
+                    else:
+                        e.shares -= shares
+                    printed = <uint32_t>be(m + 32, 4) if t == 67 else 0
+                    if t == 69 or (t == 67 and m[31] == 89 and printed == price):
+                        # E, or a printable C at the order's own price: an execution of that order
+                        put(sink, locate, ts, EXECUTE, side, ref, price, shares)
+                    else:
+                        put(sink, locate, ts, REDUCE, side, ref, 0, shares)
+                        if t == 67 and m[31] == 89:   # printable C elsewhere: the trade at its printed price
+                            put(sink, locate, ts, TRADE, 1 - side, 0, printed, shares)
             elif t == 68:                  # D: delete
                 ref = be(m + 11, 8)
                 e = lob_refmap_find(&self.refs, ref)
-                side = e.side if e != NULL else 0
                 if e == NULL:
                     self.unknown_refs += 1
+                    put(sink, locate, ts, CANCEL, -1, ref, 0, 0)
                 else:
+                    side = e.side
                     lob_refmap_erase(&self.refs, e)
-                put(sink, locate, ts, CANCEL, side, ref, 0, 0)
+                    put(sink, locate, ts, CANCEL, side, ref, 0, 0)
             elif t == 85:                  # U: replace = delete old + add new, same side
                 ref = be(m + 11, 8)
                 new_ref = be(m + 19, 8)
                 shares = <uint32_t>be(m + 27, 4)
                 price = <uint32_t>be(m + 31, 4)
                 e = lob_refmap_find(&self.refs, ref)
-                put(sink, locate, ts, CANCEL, e.side if e != NULL else 0, ref, 0, 0)
                 if e == NULL:
                     self.unknown_refs += 1
+                    put(sink, locate, ts, CANCEL, -1, ref, 0, 0)
                 else:
                     side = e.side
+                    put(sink, locate, ts, CANCEL, side, ref, 0, 0)
                     lob_refmap_erase(&self.refs, e)
-                    if lob_refmap_put(&self.refs, new_ref, side, shares) != 0:
+                    if lob_refmap_put(&self.refs, new_ref, side, shares, price) != 0:
                         raise MemoryError("ItchParser: out of memory")
                     put(sink, locate, ts, ADD, side, new_ref, price, shares)
             elif t == 80:                  # P: a non-displayed order traded

@@ -26,6 +26,7 @@ from lob.errors import LobError, error
 import lob.feed_cli
 import lob.parallel_cli
 import lob.plot_cli
+import lob.sim_cli
 from lob.kinds import ADD, CANCEL, CLEAR, EXECUTE, MODIFY, REDUCE, TRADE
 from lob.replay import (DBN_PRICES, FEATURE_SUFFIXES, FORMAT_NAMES as _FORMAT_NAMES, ITCH_PRICES, LOBSTER_PRICES,
                         BookConfig, _check_text, _guess_format, _sniff, check_input as _check_input, price_unit)
@@ -466,6 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
     lob.feed_cli.register(sub)
     lob.parallel_cli.register(sub)
     lob.plot_cli.register(sub)
+    lob.sim_cli.register(sub)
     p_version = sub.add_parser("version", help="print the version")
     p_version.set_defaults(func=lambda args: print(lob.__version__) or 0)
     return parser

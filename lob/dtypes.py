@@ -3,7 +3,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EVENT_DTYPE", "FEATURE_DTYPE", "SIGNAL_FIELDS", "FILL_DTYPE", "ORDER_DTYPE", "REPORT_DTYPE", "SELF_TRADE_DTYPE", "feature_dtype"]
+__all__ = ["EVENT_DTYPE", "FEATURE_DTYPE", "SIGNAL_FIELDS", "FILL_DTYPE", "ORDER_DTYPE", "REPORT_DTYPE", "SELF_TRADE_DTYPE",
+           "SIM_FILL_DTYPE", "feature_dtype"]
 
 #: One book event (see lob.EventKind). For MODIFY, price/qty are the new
 #: values; for TRADE, side is the aggressor's and order_id is ignored; for
@@ -136,5 +137,25 @@ REPORT_DTYPE = np.dtype(
         ("cancelled", "<i8"),
         ("first_fill", "<i8"),
         ("n_fills", "<i8"),
+    ]
+)
+
+#: One fill of an own order in lob.Simulator (sim.fills), in time order: ts
+#: (venue time, ns), the own order_id, its side, the price (the resting
+#: order's: the own order's own price when it was the maker), qty,
+#: liquidity (0 maker, 1 taker), queue_ahead (qty resting ahead of the own
+#: order at its level when a maker fill happened, anonymous qty included;
+#: 0 for a taker fill) and mid (the book's mid just before the fill, nan
+#: when a side was empty).  Packed, 50 bytes.
+SIM_FILL_DTYPE = np.dtype(
+    [
+        ("ts", "<i8"),
+        ("order_id", "<u8"),
+        ("side", "i1"),
+        ("price", "<i8"),
+        ("qty", "<i8"),
+        ("liquidity", "u1"),
+        ("queue_ahead", "<i8"),
+        ("mid", "<f8"),
     ]
 )

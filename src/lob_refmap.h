@@ -1,7 +1,8 @@
-/* lob_refmap.h: the ITCH parser's live orders: order reference -> side and
- * shares left, so a replace (U) can name its side and the map forgets an
- * order once it is fully executed, cancelled or deleted.  Open addressing,
- * 16-byte entries, load at most 1/2, backward-shift deletion.
+/* lob_refmap.h: the ITCH parser's live orders: order reference -> side,
+ * price and shares left, so a replace (U) can name its side, an execution
+ * (E, C) can name its price, and the map forgets an order once it is fully
+ * executed, cancelled or deleted.  Open addressing, 24-byte entries, load at
+ * most 1/2, backward-shift deletion.
  */
 #ifndef LOB_REFMAP_H
 #define LOB_REFMAP_H
@@ -12,9 +13,11 @@
 typedef struct {
     uint64_t ref;
     uint32_t shares;
+    uint32_t price;   /* ITCH's Price(4): the order's limit */
     uint8_t side;     /* 0 bid, 1 ask */
     uint8_t used;
     uint16_t _pad;
+    uint32_t _pad2;
 } lob_refmap_entry;
 
 typedef struct {
@@ -64,10 +67,10 @@ static inline lob_refmap_entry *lob_refmap_find(lob_refmap *m, uint64_t ref) {
 }
 
 /* Insert or overwrite. 0 on success, -1 when out of memory (unchanged). */
-static inline int lob_refmap_put(lob_refmap *m, uint64_t ref, uint8_t side, uint32_t shares) {
+static inline int lob_refmap_put(lob_refmap *m, uint64_t ref, uint8_t side, uint32_t shares, uint32_t price) {
     lob_refmap_entry *e = lob_refmap_find(m, ref);
     uint64_t i;
-    if (e) { e->side = side; e->shares = shares; return 0; }
+    if (e) { e->side = side; e->shares = shares; e->price = price; return 0; }
     if ((m->count + 1) * 2 > m->mask + 1) {
         uint64_t cap = (m->mask + 1) * 2, j;
         lob_refmap_entry *ne = (lob_refmap_entry *)calloc((size_t)cap, sizeof *ne);
@@ -89,6 +92,7 @@ static inline int lob_refmap_put(lob_refmap *m, uint64_t ref, uint8_t side, uint
     m->e[i].ref = ref;
     m->e[i].side = side;
     m->e[i].shares = shares;
+    m->e[i].price = price;
     m->e[i].used = 1;
     m->count++;
     return 0;

@@ -234,3 +234,129 @@ def test_cross_is_a_trade_without_aggressor(tmp_path):
     book = lob.OrderBook()
     book.apply(events)
     assert book.cross_volume == 5_000 and book.volume_delta == 0 and book.vwap == 10_010.0
+
+
+# ---- C (executed with price): an execution at its printed price ----
+
+def executions_as_c(blob, seed=0, other_price=0.25, silent=0.1):
+    """The ITCH bytes `blob` with each E (executed) rewritten as a C
+    (executed with price): most at the order's own price and printable, a
+    fraction `other_price` at another printed price, a fraction `silent`
+    marked non-printable.  A pure-Python walk of the framing that keeps each
+    order's price from its A / F / U."""
+    rng = np.random.default_rng(seed)
+    out, prices, pos = bytearray(), {}, 0
+    while pos < len(blob):
+        (length,) = struct.unpack_from(">H", blob, pos)
+        msg = blob[pos + 2: pos + 2 + length]
+        kind = msg[:1]
+        if kind in (b"A", b"F"):
+            prices[struct.unpack_from(">Q", msg, 11)[0]] = struct.unpack_from(">I", msg, 32)[0]
+        elif kind == b"U":
+            new_ref, _, price = struct.unpack_from(">QII", msg, 19)
+            prices[new_ref] = price
+        elif kind == b"E":
+            ref = struct.unpack_from(">Q", msg, 11)[0]
+            draw = rng.random()
+            price = prices[ref] + (int(rng.integers(1, 5)) if draw < other_price else 0)
+            printable = b"N" if other_price <= draw < other_price + silent else b"Y"
+            msg = b"C" + msg[1:] + printable + struct.pack(">I", price)
+        out += struct.pack(">H", len(msg)) + msg
+        pos += 2 + length
+    return bytes(out)
+
+
+def old_mapping_events(blob, locate):
+    """Book events of stock `locate` in ITCH bytes as the parser mapped them
+    before C became an execution (C -> REDUCE + TRADE at the printed price
+    when printable), in a plain-Python decoder: the reference the new mapping
+    must replay equal to."""
+    rows, live, pos = [], {}, 0
+    while pos < len(blob):
+        (length,) = struct.unpack_from(">H", blob, pos)
+        msg = blob[pos + 2: pos + 2 + length]
+        pos += 2 + length
+        kind, ts = msg[:1], int.from_bytes(msg[5:11], "big")
+        if struct.unpack_from(">H", msg, 1)[0] != locate:
+            continue
+        if kind in (b"A", b"F"):
+            ref, side, shares = struct.unpack_from(">QcI", msg, 11)
+            side = 0 if side == b"B" else 1
+            live[ref] = side
+            rows.append((ts, lob.ADD, side, ref, struct.unpack_from(">I", msg, 32)[0], shares))
+        elif kind in (b"E", b"C", b"X"):
+            ref, shares = struct.unpack_from(">QI", msg, 11)
+            side = live[ref]
+            rows.append((ts, lob.EXECUTE if kind == b"E" else lob.REDUCE, side, ref, 0, shares))
+            if kind == b"C" and msg[31:32] == b"Y":
+                rows.append((ts, lob.TRADE, 1 - side, 0, struct.unpack_from(">I", msg, 32)[0], shares))
+        elif kind == b"D":
+            ref = struct.unpack_from(">Q", msg, 11)[0]
+            rows.append((ts, lob.CANCEL, live[ref], ref, 0, 0))
+        elif kind == b"U":
+            ref, new_ref, shares, price = struct.unpack_from(">QQII", msg, 11)
+            live[new_ref] = live[ref]
+            rows.append((ts, lob.CANCEL, live[ref], ref, 0, 0))
+            rows.append((ts, lob.ADD, live[ref], new_ref, price, shares))
+        elif kind == b"P":
+            side = 0 if msg[19:20] == b"B" else 1
+            rows.append((ts, lob.TRADE, 1 - side, 0, struct.unpack_from(">I", msg, 32)[0],
+                         struct.unpack_from(">I", msg, 20)[0]))
+    return np.array(rows, dtype=lob.EVENT_DTYPE)
+
+
+def test_c_at_the_order_price_is_one_execution():
+    add = message(b"A", struct.pack(">QcI", 5, b"S", 300) + b"ZVZZT   " + struct.pack(">I", 10_000))
+    at_price = message(b"C", struct.pack(">QIQcI", 5, 100, 1, b"Y", 10_000), ts=2000)
+    elsewhere = message(b"C", struct.pack(">QIQcI", 5, 50, 2, b"Y", 10_020), ts=3000)
+    silent = message(b"C", struct.pack(">QIQcI", 5, 30, 3, b"N", 10_000), ts=4000)
+    events, _ = lob.io.ItchParser().feed(add + at_price + elsewhere + silent)
+    assert events[["ts", "kind", "side", "order_id", "price", "qty"]].tolist() == [
+        (1000, lob.ADD, lob.ASK, 5, 10_000, 300),
+        (2000, lob.EXECUTE, lob.ASK, 5, 10_000, 100),     # one execution of order 5, at its price
+        (3000, lob.REDUCE, lob.ASK, 5, 0, 50),            # printed elsewhere: the order shrinks...
+        (3000, lob.TRADE, lob.BID, 0, 10_020, 50),        # ...and the trade is at the printed price
+        (4000, lob.REDUCE, lob.ASK, 5, 0, 30)]            # non-printable: no trade
+    book = lob.OrderBook()
+    book.apply(events)
+    assert book.order(5) == (lob.ASK, 10_000, 120)
+    assert (book.buy_volume, book.trade_count, book.last_trade_price) == (150, 2, 10_020)
+    assert book.vwap == (100 * 10_000 + 50 * 10_020) / 150
+
+
+def test_executions_carry_the_order_price_and_unknown_refs_no_side():
+    add = message(b"A", struct.pack(">QcI", 5, b"B", 300) + b"ZVZZT   " + struct.pack(">I", 9_900))
+    execute = message(b"E", struct.pack(">QIQ", 5, 100, 1))
+    unknown = message(b"E", struct.pack(">QIQ", 77, 10, 2)) + message(b"D", struct.pack(">Q", 78))
+    parser = lob.io.ItchParser()
+    events, _ = parser.feed(add + execute + unknown)
+    assert events[["kind", "side", "order_id", "price", "qty"]].tolist()[1:] == [
+        (lob.EXECUTE, lob.BID, 5, 9_900, 100), (lob.EXECUTE, -1, 77, 0, 10), (lob.CANCEL, -1, 78, 0, 0)]
+    assert parser.unknown_refs == 2
+    book = lob.OrderBook()
+    book.apply(events, on_error="skip")
+    assert book.last_rejected == {"unknown_id": 2} and book.order(5) == (lob.BID, 9_900, 200)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_c_keeps_books_and_trade_flow_of_replay_itch(tmp_path, itch_file, seed):
+    blob = executions_as_c(itch_file.read_bytes(), seed=seed)
+    path = tmp_path / "with_c.itch"
+    path.write_bytes(blob)
+    parser = lob.io.ItchParser()
+    books, rejected = lob.io.replay_itch(path, parser=parser)
+    assert rejected == {} and parser.counts.get("C", 0) > 100 and "E" not in parser.counts
+    assert set(books) == {"AAPL", "MSFT"}
+    for locate, (name, book) in enumerate(sorted(books.items()), start=1):
+        reference = lob.OrderBook()
+        reference.apply(old_mapping_events(blob, locate))
+        assert book.snapshot().tobytes() == reference.snapshot().tobytes()
+        assert book._flow_state() == reference._flow_state()
+        # one EXECUTE or a REDUCE + TRADE: the same order-flow and trade-flow signals
+        assert (book.ofi, book.sweeps, book.absorbed_bid, book.absorbed_ask) == (
+            reference.ofi, reference.sweeps, reference.absorbed_bid, reference.absorbed_ask)
+        book.check()
+    # every C at its order's price and printable became one EXECUTE carrying that price
+    events = lob.io.read_itch(path)
+    executions = sum(int((e["kind"] == lob.EXECUTE).sum()) for e in events.values())
+    assert 0 < executions < parser.counts["C"]
