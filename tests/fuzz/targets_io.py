@@ -127,8 +127,13 @@ def itch_target(data: bytes, skip_known: bool = False) -> None:
             if getattr(parser, name) != getattr(chunked[3], name):
                 raise violation("itch-chunked-differs", f"{name} differs when the stream is cut at {cuts}")
         if len(ev):
-            if not np.all((ev["kind"] >= 1) & (ev["kind"] <= 5)) or not np.all((ev["side"] >= 0) & (ev["side"] <= 2)):
+            if not np.all((ev["kind"] >= 1) & (ev["kind"] <= 5)) or not np.all((ev["side"] >= -1) & (ev["side"] <= 2)):
                 raise violation("itch-bad-event", f"kinds {set(ev['kind'].tolist())} sides {set(ev['side'].tolist())}")
+            # side -1: a reference the stream never added (REDUCE, CANCEL or EXECUTE, price 0)
+            unsided = ev[ev["side"] == -1]
+            if len(unsided) and (not np.all(np.isin(unsided["kind"], (2, 3, 4))) or np.any(unsided["price"] != 0)
+                                 or parser.unknown_refs == 0):
+                raise violation("itch-bad-event", f"side -1 on kinds {set(unsided['kind'].tolist())}")
             if np.any(ev["qty"] < 0) or np.any(ev["price"] < 0):
                 raise violation("itch-bad-event", "negative qty or price")
         # the events replay: refused ones are skipped, the books stay sound
