@@ -6,7 +6,8 @@ import numpy as np
 
 from lob._synth import generate_into
 from lob.dtypes import EVENT_DTYPE
-from lob.io.lobster import write_lobster  # the writer lives beside its reader; this name stays
+from lob.io.itch import write_itch  # the writers live beside their readers in lob.io; these names stay
+from lob.io.lobster import write_lobster
 
 __all__ = ["generate", "orders", "write_lobster", "write_itch"]
 
@@ -103,89 +104,6 @@ def generate(
                   float(p_trade), float(p_far), float(mean_depth), float(p_drift),
                   int(start_ts), float(mean_gap_ns), int(first_id))
     return out
-
-
-def write_itch(streams, path, *, compress=False):
-    """Write {symbol: EVENT_DTYPE events} as a NASDAQ TotalView-ITCH 5.0 file
-    (2-byte length framing), for tests and benchmarks without NASDAQ's data.
-
-    The file holds a system event 'O' (start of messages), a stock directory
-    message (R) per symbol (locates 1, 2, ... in the dict's order), the events
-    merged in timestamp order (stable), then system event 'C' (end of
-    messages).  ADD -> A, EXECUTE -> E, REDUCE -> X, CANCEL -> D, TRADE -> P
-    (the order side is the other side of the aggressor), MODIFY -> U, which in
-    ITCH gives the order a new reference: the writer numbers those above every
-    id in the stream and uses the new reference for the order's later events.
-    CLEAR has no ITCH form (ValueError).  Prices and quantities must fit in 32
-    bits.  compress=True writes gzip.  Returns the number of messages.
-    """
-    import gzip
-    import struct
-
-    from lob.kinds import ADD, CANCEL, CLEAR, EXECUTE, MODIFY, REDUCE, TRADE
-
-    def header(kind, locate, ts):
-        return struct.pack(">cHH", kind, locate, 0) + int(ts).to_bytes(6, "big")
-
-    def u32(value, field):
-        if not 0 <= value < 2**32:
-            raise ValueError(f"{field}={value} does not fit ITCH's 32 bits")
-        return value
-
-    symbols = list(streams)
-    names = {s: s.encode("ascii")[:8].ljust(8) for s in symbols}
-    merged = []
-    next_ref = 1 + max((int(e["order_id"].max()) for e in streams.values() if len(e)), default=0)
-    for locate, symbol in enumerate(symbols, start=1):
-        for row in streams[symbol].tolist():
-            merged.append((row[0], locate, row))
-    merged.sort(key=lambda item: item[0])
-    first_ts = merged[0][0] if merged else 0
-    messages = [header(b"S", 0, first_ts) + b"O"]
-    for locate, symbol in enumerate(symbols, start=1):
-        messages.append(header(b"R", locate, first_ts) + names[symbol]
-                        + b"Q" + b" " + struct.pack(">I", 100) + b"N" + b"C" + b"  " + b"P" + b"N" + b" "
-                        + b" " + b"N" + struct.pack(">I", 0) + b"N")
-    renamed = {}
-    match = 0
-    for ts, locate, (_, kind, side, oid, price, qty) in merged:
-        ref = renamed.get((locate, oid), oid)
-        if kind == ADD:
-            messages.append(header(b"A", locate, ts) + struct.pack(">QcI", ref, b"B" if side == 0 else b"S",
-                                                                    u32(qty, "qty"))
-                            + names[symbols[locate - 1]] + struct.pack(">I", u32(price, "price")))
-        elif kind == EXECUTE:
-            match += 1
-            messages.append(header(b"E", locate, ts) + struct.pack(">QIQ", ref, u32(qty, "qty"), match))
-        elif kind == REDUCE:
-            messages.append(header(b"X", locate, ts) + struct.pack(">QI", ref, u32(qty, "qty")))
-        elif kind == CANCEL:
-            messages.append(header(b"D", locate, ts) + struct.pack(">Q", ref))
-        elif kind == TRADE and side == 2:   # no aggressor: a cross (Q), opening type 'O'
-            match += 1
-            messages.append(header(b"Q", locate, ts) + struct.pack(">Q", qty) + names[symbols[locate - 1]]
-                            + struct.pack(">IQ", u32(price, "price"), match) + b"O")
-        elif kind == TRADE:
-            match += 1
-            messages.append(header(b"P", locate, ts) + struct.pack(">QcI", 0, b"S" if side == 0 else b"B",
-                                                                    u32(qty, "qty"))
-                            + names[symbols[locate - 1]] + struct.pack(">IQ", u32(price, "price"), match))
-        elif kind == MODIFY:
-            new_ref = next_ref
-            next_ref += 1
-            renamed[(locate, oid)] = new_ref
-            messages.append(header(b"U", locate, ts) + struct.pack(">QQII", ref, new_ref, u32(qty, "qty"),
-                                                                    u32(price, "price")))
-        elif kind == CLEAR:
-            raise ValueError("ITCH has no book clear; a CLEAR event cannot be written")
-        else:
-            raise ValueError(f"unknown event kind {kind}")
-    last_ts = merged[-1][0] if merged else 0
-    messages.append(header(b"S", 0, last_ts) + b"C")
-    blob = b"".join(struct.pack(">H", len(m)) + m for m in messages)
-    with (gzip.open(path, "wb") if compress else open(path, "wb")) as f:
-        f.write(blob)
-    return len(messages)
 
 
 def orders(n_orders, seed=0, *, start_price=10_000, p_cross=0.33, p_cancel=0.2, p_modify=0.05,

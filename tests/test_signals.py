@@ -498,7 +498,7 @@ def lobster_seed(book_csv):
 @pytest.mark.skipif(not AAPL_MSG.exists(), reason="../shared/data/lobster is not present")
 def test_lobster_aapl_sample():
     import lob.io
-    events, _, rows = lob.io.read_lobster(AAPL_MSG, with_halts=True, with_rows=True)
+    events, _, rows = lob.io.read_lobster_messages(AAPL_MSG)
     events = events[rows >= 1]               # orderbook row 0 is the book after message 0
     config = {"allow_cross": False, "ofi_levels": 10, "vwap_window_ns": 1_000_000_000,
               "halflife_ns": 250_000_000}
@@ -509,7 +509,7 @@ def test_lobster_aapl_sample():
 @pytest.mark.skipif(not GOOG_MSG.exists(), reason="../shared/data/lobster is not present")
 def test_lobster_goog_sample():
     import lob.io
-    events, _, rows = lob.io.read_lobster(GOOG_MSG, with_halts=True, with_rows=True)
+    events, _, rows = lob.io.read_lobster_messages(GOOG_MSG)
     events = events[(rows >= 1) & (rows <= 8000)]
     config = {"allow_cross": False, "ofi_levels": 3, "vwap_window_ns": 5_000_000_000,
               "halflife_ns": 1_000_000_000}

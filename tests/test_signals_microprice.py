@@ -168,7 +168,7 @@ def test_cme_replay_has_no_mid_move():
     fit says so instead of returning a flat answer that would look monotone and odd."""
     pytest.importorskip("databento_dbn")
     from lob.io.dbn import F_LAST
-    events, flags = lob.io.read_dbn(CME, with_flags=True)
+    events, flags = lob.io.read_dbn_messages(CME)
     rows = lob.OrderBook(allow_cross=True).apply(events)
     rows = rows[(flags & F_LAST) > 0]              # the consistent books (not mid-snapshot)
     assert len(rows) > 150 and len(np.unique(rows["best_bid"])) == len(np.unique(rows["best_ask"])) == 1
