@@ -162,6 +162,19 @@ def test_exec_sim_refusals(tmp_path):
         assert_refused(run_lob("exec-sim", *common, "--start", "+1s", "--plot", tmp_path / "x.png"), "--plot")
 
 
+def test_exec_sim_plot_draws_a_png(tmp_path):
+    """--plot with the real lob.plot (matplotlib is in the test extra): the
+    chart of every strategy's orders, fills and markouts is a PNG."""
+    pytest.importorskip("matplotlib")
+    events, msg, book = write_lobster_pair(tmp_path)
+    out = tmp_path / "exec.png"
+    proc = run_lob("exec-sim", msg, "--side", "sell", "--qty", "300", "--start", "+1s", "--horizon", "1s",
+                   "--plot", out)
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
+    assert str(out) in proc.stdout
+
+
 def test_exec_sim_plot_calls_lob_plot_session(tmp_path, monkeypatch, capsys):
     """--plot hands the events, the own orders, fills and markouts to
     lob.plot.session (a stand-in records the call here)."""
