@@ -27,6 +27,13 @@ if [ ! -e "$libasan" ]; then
     echo "tests/sanitize.sh: libasan.so not found (gcc -print-file-name=libasan.so)" >&2
     exit 4
 fi
+# libstdc++ right after it: ASan resolves its __cxa_throw interceptor when it
+# starts, so a C++ extension loaded later (matplotlib's) that throws would
+# otherwise abort in ASan's own CHECK.
+libstdcxx=$(${CC:-gcc} -print-file-name=libstdc++.so.6)
+if [ -e "$libstdcxx" ]; then
+    libasan="$libasan:$libstdcxx"
+fi
 export LD_PRELOAD="$libasan${LD_PRELOAD:+:$LD_PRELOAD}"
 # detect_leaks=0: CPython frees little at exit, LeakSanitizer would report
 #   the interpreter (leaks are tests/fuzz/valgrind_leaks.py's job).
