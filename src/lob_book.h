@@ -190,8 +190,8 @@ LOB_INLINE uint32_t lob_book_level_of(const lob_book *b, int side, int64_t price
  * Operations mark the book dirty then (sig.dirty), and lob_book_after looks
  * at the book only after such events. */
 LOB_INLINE int lob_book_watched(const lob_book *b, int side, int64_t price) {
-    int64_t edge = b->sig.top_price[side][b->sig.ofi_levels - 1];
-    return side == LOB_BID ? price >= edge : price <= edge;
+    /* price ^ -side is the ladder key (~price for asks) without a branch on side */
+    return (price ^ -(int64_t)side) >= b->sig.watch_key[side];
 }
 
 /* The dirty bit of a change at a level slot: 1 << side when watched, else 0. */
@@ -544,6 +544,7 @@ static inline void lob_book_after_side(lob_book *b, int side, int mode) {
         prices[m] = np;
         qtys[m] = nq;
     }
+    s->watch_key[side] = lob_ladder_key(side, prices[s->ofi_levels - 1]);
 }
 
 /* The signals' work after a successful event (each engine fill is one):
