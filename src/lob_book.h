@@ -391,7 +391,8 @@ LOB_INLINE int lob_book_open_level(lob_book *b, int side, int64_t price, int64_t
     return LOB_OK;
 }
 
-LOB_INLINE void lob_book_link_tail(lob_book *b, uint32_t slot, uint32_t level) {
+/* Queue an order at the tail of a level; the caller marks sig.dirty. */
+LOB_INLINE void lob_book_link_tail_unmarked(lob_book *b, uint32_t slot, uint32_t level) {
     lob_order *o = &b->orders[slot];
     lob_level *lvl = &b->levels[level];
     o->level = level;
@@ -402,6 +403,10 @@ LOB_INLINE void lob_book_link_tail(lob_book *b, uint32_t slot, uint32_t level) {
     lvl->tail = slot;
     lvl->qty += o->qty;
     lvl->count++;
+}
+
+LOB_INLINE void lob_book_link_tail(lob_book *b, uint32_t slot, uint32_t level) {
+    lob_book_link_tail_unmarked(b, slot, level);
     b->sig.dirty |= lob_book_level_watched(b, level);
 }
 
@@ -616,7 +621,9 @@ LOB_INLINE int lob_book_add(lob_book *b, uint64_t order_id, int side, int64_t pr
     o->qty = qty;
     o->flags = 0;
     lob_idmap_insert_at(&b->ids, bucket, order_id, slot);
-    lob_book_link_tail(b, slot, level);
+    lob_book_link_tail_unmarked(b, slot, level);
+    /* side and price are at hand: no reload through the level */
+    b->sig.dirty |= lob_book_watched(b, side, price) << side;
     return LOB_OK;
 }
 
