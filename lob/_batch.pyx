@@ -177,16 +177,26 @@ def apply_events(OrderBook book, events, Py_ssize_t depth=0, bint record=True, s
     core_enter(b)
     try:
         with nogil:
-            while i < n:
-                status = lob_book_apply(b, &ev[i])
-                if status:
-                    if not skip or LOB_FATAL(status):
-                        stop = i
-                        break
-                    rejected[status & 31] += 1
-                if rows != NULL:
+            if rows == NULL:
+                # a loop of its own: no per-event test of rows, fewer live registers
+                while i < n:
+                    status = lob_book_apply(b, &ev[i])
+                    if status:
+                        if not skip or LOB_FATAL(status):
+                            stop = i
+                            break
+                        rejected[status & 31] += 1
+                    i += 1
+            else:
+                while i < n:
+                    status = lob_book_apply(b, &ev[i])
+                    if status:
+                        if not skip or LOB_FATAL(status):
+                            stop = i
+                            break
+                        rejected[status & 31] += 1
                     write_row(b, rows + i * layout.size, &ev[i], status, &layout)
-                i += 1
+                    i += 1
     finally:
         core_leave(b)
     book.last_rejected = {REASONS.get(code, str(code)): int(rejected[code]) for code in range(32) if rejected[code]}

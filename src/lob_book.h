@@ -190,8 +190,8 @@ LOB_INLINE uint32_t lob_book_level_of(const lob_book *b, int side, int64_t price
  * Operations mark the book dirty then (sig.dirty), and lob_book_after looks
  * at the book only after such events. */
 LOB_INLINE int lob_book_watched(const lob_book *b, int side, int64_t price) {
-    int64_t edge = b->sig.top_price[side][b->sig.ofi_levels - 1];
-    return side == LOB_BID ? price >= edge : price <= edge;
+    /* price ^ -side is the ladder key (~price for asks) without a branch on side */
+    return (price ^ -(int64_t)side) >= b->sig.watch_key[side];
 }
 
 /* The dirty bit of a change at a level slot: 1 << side when watched, else 0. */
@@ -391,7 +391,8 @@ LOB_INLINE int lob_book_open_level(lob_book *b, int side, int64_t price, int64_t
     return LOB_OK;
 }
 
-LOB_INLINE void lob_book_link_tail(lob_book *b, uint32_t slot, uint32_t level) {
+/* Queue an order at the tail of a level; the caller marks sig.dirty. */
+LOB_INLINE void lob_book_link_tail_unmarked(lob_book *b, uint32_t slot, uint32_t level) {
     lob_order *o = &b->orders[slot];
     lob_level *lvl = &b->levels[level];
     o->level = level;
@@ -402,6 +403,10 @@ LOB_INLINE void lob_book_link_tail(lob_book *b, uint32_t slot, uint32_t level) {
     lvl->tail = slot;
     lvl->qty += o->qty;
     lvl->count++;
+}
+
+LOB_INLINE void lob_book_link_tail(lob_book *b, uint32_t slot, uint32_t level) {
+    lob_book_link_tail_unmarked(b, slot, level);
     b->sig.dirty |= lob_book_level_watched(b, level);
 }
 
@@ -515,35 +520,49 @@ static inline void lob_book_reset_flow(lob_book *b) {
 /* ------------------------------------------------------------------ */
 /* Signals after an event */
 
-/* One side's watched levels after an event against the baseline (the book
- * after the last event): its part of OFI at each of the ofi_levels best
- * levels (the other side, unchanged, adds nothing), absorption (it restarts
- * when the best price changes or the side empties), the new baseline.
- * `mode` LOB_AFTER_STATE (seeding) only moves the baseline. */
-static inline void lob_book_after_side(lob_book *b, int side, int mode) {
+/* One watched level after an event against its baseline (np, nq: the m-th
+ * best level of `side` now): its part of OFI (the other side, unchanged,
+ * adds nothing), absorption at the best (it restarts when the best price
+ * changes or the side empties), the new baseline.  `mode` LOB_AFTER_STATE
+ * (seeding) only moves the baseline. */
+LOB_INLINE void lob_sig_level(lob_signals *s, int side, int m, int64_t np, int64_t nq, int mode) {
+    int64_t pp = s->top_price[side][m], pq = s->top_qty[side][m];
+    if (np == pp && nq == pq) return;
+    if (mode == LOB_AFTER_FLOW) {
+        /* bid: [b >= b'] B - [b <= b'] B';  ask: [a >= a'] A' - [a <= a'] A */
+        uint64_t pos = np >= pp ? (uint64_t)(side == LOB_BID ? nq : pq) : 0;
+        uint64_t neg = np <= pp ? (uint64_t)(side == LOB_BID ? pq : nq) : 0;
+        if (pos != neg) lob_i128_add_diff(&s->ofi[m], pos, neg);
+    }
+    if (m == 0 && (np != pp || nq == 0)) s->absorbed[side] = 0;
+    s->top_price[side][m] = np;
+    s->top_qty[side][m] = nq;
+}
+
+/* One side's watched levels after an event: lob_sig_level for each of the
+ * ofi_levels best, then the side's watch key. */
+LOB_INLINE void lob_book_after_side(lob_book *b, int side, int mode) {
     lob_signals *s = &b->sig;
     const lob_ladder *lad = &b->ladder[side];
-    int64_t *prices = s->top_price[side], *qtys = s->top_qty[side];
     int64_t empty = side == LOB_BID ? INT64_MIN : INT64_MAX;
     int m;
+    if (LOB_LIKELY(s->ofi_levels == 1)) {
+        /* the default: the best level is top_level's, no loop over the ladder */
+        uint32_t top = b->top_level[side];
+        if (top != LOB_NIL) lob_sig_level(s, side, 0, b->levels[top].price, b->levels[top].qty, mode);
+        else lob_sig_level(s, side, 0, empty, 0, mode);
+        s->watch_key[side] = lob_ladder_key(side, s->top_price[side][0]);
+        return;
+    }
     for (m = 0; m < s->ofi_levels; m++) {
-        int64_t np = empty, nq = 0, pp = prices[m], pq = qtys[m];
         if ((size_t)m < lad->n) {
             const lob_level *l = &b->levels[lad->levels[lad->n - 1 - m]];
-            np = l->price;
-            nq = l->qty;
+            lob_sig_level(s, side, m, l->price, l->qty, mode);
+        } else {
+            lob_sig_level(s, side, m, empty, 0, mode);
         }
-        if (np == pp && nq == pq) continue;
-        if (mode == LOB_AFTER_FLOW) {
-            /* bid: [b >= b'] B - [b <= b'] B';  ask: [a >= a'] A' - [a <= a'] A */
-            uint64_t pos = np >= pp ? (uint64_t)(side == LOB_BID ? nq : pq) : 0;
-            uint64_t neg = np <= pp ? (uint64_t)(side == LOB_BID ? pq : nq) : 0;
-            if (pos != neg) lob_i128_add_diff(&s->ofi[m], pos, neg);
-        }
-        if (m == 0 && (np != pp || nq == 0)) s->absorbed[side] = 0;
-        prices[m] = np;
-        qtys[m] = nq;
     }
+    s->watch_key[side] = lob_ladder_key(side, s->top_price[side][s->ofi_levels - 1]);
 }
 
 /* The signals' work after a successful event (each engine fill is one):
@@ -551,7 +570,7 @@ static inline void lob_book_after_side(lob_book *b, int side, int mode) {
  * levels they watch there (sig.dirty bit 1 << side, see lob_book_watched). */
 LOB_INLINE void lob_book_after(lob_book *b, int mode) {
     int dirty = b->sig.dirty;
-    if (dirty) {
+    if (LOB_UNLIKELY(dirty)) {      /* most events change no watched level */
         b->sig.dirty = 0;
         if (dirty & 1) lob_book_after_side(b, LOB_BID, mode);
         if (dirty & 2) lob_book_after_side(b, LOB_ASK, mode);
@@ -602,7 +621,9 @@ LOB_INLINE int lob_book_add(lob_book *b, uint64_t order_id, int side, int64_t pr
     o->qty = qty;
     o->flags = 0;
     lob_idmap_insert_at(&b->ids, bucket, order_id, slot);
-    lob_book_link_tail(b, slot, level);
+    lob_book_link_tail_unmarked(b, slot, level);
+    /* side and price are at hand: no reload through the level */
+    b->sig.dirty |= lob_book_watched(b, side, price) << side;
     return LOB_OK;
 }
 

@@ -32,6 +32,10 @@ typedef struct {
 typedef struct lob_signals {
     int64_t ts;                 /* the clock: the latest ts the book has seen */
     int dirty;                  /* bit 1 << side: an operation changed a watched level of that side */
+    /* the ladder key (price, ~price for asks) of top_price[side][ofi_levels - 1]:
+       every level operation asks whether it is watched, so one load and one
+       compare answer it (the empty level's key is INT64_MIN: all watched) */
+    int64_t watch_key[2];
     double vwap;                /* the session vwap and the trade imbalance, as of flow_stale's last clear */
     double trade_imbalance;
     int flow_stale;             /* a trade came since vwap and trade_imbalance were computed */
@@ -97,6 +101,7 @@ static inline void lob_sig_empty_top(lob_signals *s) {
         s->top_qty[0][m] = 0;
         s->top_qty[1][m] = 0;
     }
+    s->watch_key[0] = s->watch_key[1] = INT64_MIN;
 }
 
 /* Zero the flow signals (reset_flow); the OFI baseline and the clock stay. */

@@ -50,9 +50,14 @@ typedef struct lob_failure {
 /* the per-event path: gcc declines to inline the event dispatch into the
    batch loops otherwise, which costs ~20 instructions an event */
 #define LOB_INLINE static inline __attribute__((always_inline, unused))
+/* branch hints on the per-event path: the common case falls through */
+#define LOB_LIKELY(x) __builtin_expect(!!(x), 1)
+#define LOB_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
 #define LOB_COLD
 #define LOB_INLINE static inline
+#define LOB_LIKELY(x) (x)
+#define LOB_UNLIKELY(x) (x)
 #endif
 
 /* Fill `f` and return `code`: the one way a C-level operation fails. */
