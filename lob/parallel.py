@@ -32,6 +32,7 @@ nothing behind but what replay_many sweeps away.
 """
 from __future__ import annotations
 
+import contextlib
 import glob
 import math
 import os
@@ -39,7 +40,7 @@ import re
 import socket
 import time
 import uuid
-from typing import Any, Iterable, NamedTuple, Optional, Sequence, Union
+from typing import Any, Iterable, Iterator, NamedTuple, Optional, Sequence, Union
 
 from lob.replay import BookConfig
 
@@ -337,7 +338,7 @@ def local_cluster(workers: Optional[int] = None, **kwargs: Any) -> Any:
     from distributed import LocalCluster
 
     options: dict[str, Any] = dict(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=":0", silence_logs=logging.ERROR)
+                                   host="127.0.0.1", dashboard_address=":0", silence_logs=logging.CRITICAL)
     options.update(kwargs)
     return LocalCluster(**options)
 
@@ -431,10 +432,11 @@ def replay_many(paths: Iterable[PathLike], out_dir: PathLike, *, format: Optiona
                 ReplayRow(task.path, u.symbol, task.format, 0, 0, 0.0, None, _error_line(exc, task.path), task.key,
                           0.0, 0.0, "") for u in task.units])
     finally:
-        if own_client is not None:
-            own_client.close()
-        if cluster is not None:
-            cluster.close()
+        with _quiet_shutdown(own_client is not None):
+            if own_client is not None:
+                own_client.close()
+            if cluster is not None:
+                cluster.close()
     table = ReplayTable()
     for plan in plans:
         if plan.rows is not None:
@@ -448,6 +450,26 @@ def replay_many(paths: Iterable[PathLike], out_dir: PathLike, *, format: Optiona
         table.extend(sorted(rows, key=lambda r: r.symbol))
     _sweep(out, stems.values())
     return table
+
+
+@contextlib.contextmanager
+def _quiet_shutdown(own: bool) -> Iterator[None]:
+    """Closing a client and cluster we started: Dask logs the tasks and
+    comms it cancels on the way down (CancelledError tracebacks) though
+    every result is in; the table already says what failed."""
+    if not own:
+        yield
+        return
+    import logging
+    loggers = [logging.getLogger(name) for name in ("distributed", "tornado", "asyncio")]
+    levels = [log.level for log in loggers]
+    for log in loggers:
+        log.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for log, level in zip(loggers, levels):
+            log.setLevel(level)
 
 
 def _outcome(future: Any, failed: Any) -> Any:
