@@ -5,9 +5,11 @@ Per call: a Python loop reads one signal N times from a book that has replayed
 a stream with trades and runs; the floor reads the same name from
 lob._floor.EmptyBook (the loop and the attribute or call, nothing else).
 Batch: apply(events) with the plain feature rows ("floor" here) against
-apply(events, signals=True) on a book with ofi_levels=5, a 60 s rolling VWAP
-and a 10 s half-life.
+apply(events, signals=True) on a book with ofi_levels=5 (the book's defaults
+otherwise: session VWAP, no decay); each into a fresh array, and each into one
+reused out= buffer.
 """
+import numpy as np
 import pytest
 
 import lob
@@ -74,3 +76,20 @@ def apply_signals(events):
 def test_apply_signals(benchmark, impl, fn, events):
     benchmark.extra_info.update(impl=impl, calls=len(events))
     benchmark.pedantic(fn, args=(events,), rounds=7 if benchmark.enabled else 1, iterations=1)
+
+
+@pytest.mark.parametrize("impl", ["floor", "lobcore"])
+@pytest.mark.benchmark(group="apply into a reused out=: signals=True, ofi_levels=5 vs plain rows (ns per event)")
+def test_apply_signals_reused_buffer(benchmark, impl, events):
+    """The same with each call writing into one buffer (out=, as a chunked
+    replay does): the rows' computation alone.  A fresh signal array is 172
+    bytes a row against 64, and above glibc's mmap threshold every call
+    faults its pages in again, which the group above includes."""
+    signals = impl == "lobcore"
+    out = np.empty(len(events), lob.feature_dtype(0, signals=signals, ofi_levels=5 if signals else 1))
+
+    def run():
+        book = lob.OrderBook(ofi_levels=5) if signals else lob.OrderBook()
+        book.apply(events, signals=signals, out=out)
+    benchmark.extra_info.update(impl=impl, calls=len(events))
+    benchmark.pedantic(run, rounds=7 if benchmark.enabled else 1, iterations=1)
