@@ -686,8 +686,10 @@ static inline size_t lob_rx_take(lob_rx *rx, unsigned char *out, size_t cap) {
         taken++;
     }
     if (taken) {
-        __atomic_store_n(&r->base, base, __ATOMIC_RELEASE);
+        /* consumed before base: the receive thread sees the freed slots only
+         * once they are counted, so its high-water mark never passes the ring */
         __atomic_store_n(&rx->consumed, rx->consumed + taken, __ATOMIC_RELEASE);
+        __atomic_store_n(&r->base, base, __ATOMIC_RELEASE);
         rx->taken += taken;
     }
     rx->n_arrivals = n;
