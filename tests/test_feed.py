@@ -207,9 +207,13 @@ def test_publisher_killed_and_restarted(itch_file, reference):
         finally:
             if first.poll() is None:
                 first.kill()
-        seen = lst.next_seq
-        for _ in range(10):              # the stream is silent now: nothing moves
+        # what the first one sent may still sit in the socket buffer: apply it
+        # until nothing moves for 10 polls, so `seen` is all it delivered
+        seen, still = lst.next_seq, 0
+        while still < 10:
             lst.poll(0.01)
+            still = still + 1 if lst.next_seq == seen else 0
+            seen = lst.next_seq
         restart_at = seen + n // 4       # beyond what the first one sent: a gap to request
         second = subprocess.run(serve + ["--start-seq", str(restart_at)], capture_output=True, text=True,
                                 timeout=30, check=False)
