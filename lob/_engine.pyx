@@ -29,6 +29,7 @@ from cpython.bytes cimport PyBytes_FromStringAndSize
 from lob._core cimport *
 from lob._book cimport OrderBook, view_of
 from lob._convert cimport to_int64, to_uint64, to_side
+from lob._rows cimport grow_rows
 
 cimport numpy as cnp
 import numpy as np
@@ -59,24 +60,6 @@ _NO_FILLS = np.zeros(0, dtype=FILL_DTYPE)
 _NO_FILLS.flags.writeable = False
 _NO_SELF_TRADES = np.zeros(0, dtype=SELF_TRADE_DTYPE)
 _NO_SELF_TRADES.flags.writeable = False
-
-
-cdef int grow_rows(void **rows, Py_ssize_t *cap, Py_ssize_t need, size_t item) noexcept nogil:
-    """Room for `need` rows of `item` bytes (doubling, from 16); LOB_E_NOMEM
-    leaves the buffer as it was."""
-    cdef Py_ssize_t new_cap
-    cdef void *grown
-    if need <= cap[0]:
-        return LOB_OK
-    new_cap = 16 if cap[0] == 0 else cap[0] * 2
-    while new_cap < need:
-        new_cap *= 2
-    grown = realloc(rows[0], new_cap * item)
-    if grown == NULL:
-        return LOB_E_NOMEM
-    rows[0] = grown
-    cap[0] = new_cap
-    return LOB_OK
 
 
 cdef inline int64_t min64(int64_t a, int64_t b) noexcept nogil:
@@ -220,9 +203,9 @@ cdef class MatchingEngine:
     # C level: buffers and the per-order extras
 
     cdef int reserve_rows(self, Py_ssize_t fills, Py_ssize_t stps) noexcept nogil:
-        if grow_rows(<void **>&self.fills, &self.fills_cap, self.nfills + fills, sizeof(Fill)):
+        if not grow_rows(<void **>&self.fills, &self.fills_cap, self.nfills + fills, sizeof(Fill)):
             return LOB_E_NOMEM
-        if grow_rows(<void **>&self.stps, &self.stps_cap, self.nstps + stps, sizeof(SelfTrade)):
+        if not grow_rows(<void **>&self.stps, &self.stps_cap, self.nstps + stps, sizeof(SelfTrade)):
             return LOB_E_NOMEM
         return LOB_OK
 
@@ -230,8 +213,8 @@ cdef class MatchingEngine:
                         int64_t maker_left) noexcept nogil:
         cdef Fill *f
         # reserve_match sized the buffer; growing here is the fallback it never needs
-        if self.nfills == self.fills_cap and grow_rows(<void **>&self.fills, &self.fills_cap,
-                                                      self.nfills + 1, sizeof(Fill)):
+        if self.nfills == self.fills_cap and not grow_rows(<void **>&self.fills, &self.fills_cap,
+                                                          self.nfills + 1, sizeof(Fill)):
             return
         f = &self.fills[self.nfills]
         f.taker_id = taker
@@ -244,8 +227,8 @@ cdef class MatchingEngine:
     cdef void push_stp(self, uint64_t taker, uint64_t maker, int64_t taker_removed,
                        int64_t maker_removed, int64_t maker_left) noexcept nogil:
         cdef SelfTrade *r
-        if self.nstps == self.stps_cap and grow_rows(<void **>&self.stps, &self.stps_cap,
-                                                    self.nstps + 1, sizeof(SelfTrade)):
+        if self.nstps == self.stps_cap and not grow_rows(<void **>&self.stps, &self.stps_cap,
+                                                        self.nstps + 1, sizeof(SelfTrade)):
             return
         r = &self.stps[self.nstps]
         r.taker_id = taker

@@ -728,20 +728,12 @@ cdef class StreamBuilder:
             return True
 
     cdef bint _settle(self, uint64_t oid, int side, int64_t price, int64_t file_qty) except -1:
-        cdef int64_t ours = self.b_level_qty(side, price), diff, qty
+        cdef int64_t ours = self.b_level_qty(side, price), diff
         if ours == file_qty:
             return False
         diff = ours - file_qty
         if diff > 0 and oid in self.book:
-            qty = self.order_qty(oid)
-            if diff >= qty:
-                self.b_cancel(oid)
-                self.emit(CANCEL, side, oid, price, qty)
-                diff -= qty
-            else:
-                self.b_reduce(oid, diff)
-                self.emit(REDUCE, side, oid, price, diff)
-                diff = 0
+            diff -= self.shrink(oid, side, price, diff)
         if diff > 0:
             self.take(side, price, diff)
         elif diff < 0:
@@ -753,7 +745,7 @@ cdef class StreamBuilder:
         """Remove `amount` from the level at (side, price) whose known sizes
         went stale: the anonymous qty first, then known orders, oldest first
         (CANCEL / REDUCE events).  Returns what the level did not hold."""
-        cdef int64_t anon = self.anonymous(side, price), part, qty
+        cdef int64_t anon = self.anonymous(side, price), part
         if anon:
             part = anon if anon < amount else amount
             self.set_anonymous(side, price, anon - part)
@@ -763,15 +755,19 @@ cdef class StreamBuilder:
         for oid in self.b_orders_at(side, price):
             if amount <= 0:
                 break
-            qty = self.order_qty(oid)
-            if qty <= amount:
-                self.b_cancel(oid)
-                self.emit(CANCEL, side, oid, price, qty)
-                amount -= qty
-            else:
-                self.b_reduce(oid, amount)
-                self.emit(REDUCE, side, oid, price, amount)
-                amount = 0
+            amount -= self.shrink(oid, side, price, amount)
+        return amount
+
+    cdef int64_t shrink(self, uint64_t oid, int side, int64_t price, int64_t amount) except -1:
+        """Take up to `amount` (> 0) from the known order `oid`: a CANCEL when
+        that is all of it, else a REDUCE.  Returns what it took."""
+        cdef int64_t qty = self.order_qty(oid)
+        if qty <= amount:
+            self.b_cancel(oid)
+            self.emit(CANCEL, side, oid, price, qty)
+            return qty
+        self.b_reduce(oid, amount)
+        self.emit(REDUCE, side, oid, price, amount)
         return amount
 
     cdef int message_emit(self, int kind, int side, uint64_t oid, int64_t price, int64_t qty) except -1:

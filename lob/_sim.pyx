@@ -28,13 +28,14 @@ Decisions beyond the contract are in lob.Simulator's docstring and NOTES.md.
 """
 cimport cython
 from libc.stdint cimport int64_t, uint64_t, uint32_t, INT64_MAX, INT64_MIN
-from libc.stdlib cimport calloc, realloc, free
+from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy, memset
 
 from lob._core cimport *
 from lob._events cimport Event, event_array, event_data, ADD, REDUCE, CANCEL, EXECUTE, TRADE, MODIFY, CLEAR, ANON
 from lob._book cimport OrderBook, view_of
 from lob._convert cimport to_int64, to_uint64, to_side
+from lob._rows cimport grow_rows
 
 cimport numpy as cnp
 import numpy as np
@@ -113,24 +114,6 @@ cdef inline bint reaches(int side, int64_t price, int64_t resting) noexcept nogi
     """Does an order of `side` at `price` reach a resting opposite order at
     `resting` (lock or cross)?"""
     return price >= resting if side == 0 else price <= resting
-
-
-cdef inline bint grow(void **rows, Py_ssize_t *cap, Py_ssize_t need, size_t item) noexcept nogil:
-    """Room for `need` rows of `item` bytes (doubling from 16); False when
-    out of memory (the buffer is as it was)."""
-    cdef Py_ssize_t new_cap
-    cdef void *grown
-    if need <= cap[0]:
-        return True
-    new_cap = 16 if cap[0] == 0 else cap[0] * 2
-    while new_cap < need:
-        new_cap *= 2
-    grown = realloc(rows[0], new_cap * item)
-    if grown == NULL:
-        return False
-    rows[0] = grown
-    cap[0] = new_cap
-    return True
 
 
 # ---------------------------------------------------------------------------
@@ -364,7 +347,7 @@ cdef class Simulator:
     # C level: own orders and fills
 
     cdef int reserve_fill(self) noexcept nogil:
-        return LOB_OK if grow(<void **>&self.fill_rows, &self.fills_cap, self.nfills + 1,
+        return LOB_OK if grow_rows(<void **>&self.fill_rows, &self.fills_cap, self.nfills + 1,
                               sizeof(SimFillRow)) else LOB_E_NOMEM
 
     cdef int push_fill(self, int64_t ts, uint32_t i, int64_t price, int64_t qty, int liquidity,
@@ -386,9 +369,9 @@ cdef class Simulator:
 
     cdef int reserve_resting(self) noexcept nogil:
         """Room for one more resting own order (and as many candidates)."""
-        if not grow(<void **>&self.resting, &self.resting_cap, self.n_resting + 1, sizeof(uint32_t)):
+        if not grow_rows(<void **>&self.resting, &self.resting_cap, self.n_resting + 1, sizeof(uint32_t)):
             return LOB_E_NOMEM
-        if not grow(<void **>&self.cand, &self.cand_cap, self.n_resting + 1, sizeof(uint32_t)):
+        if not grow_rows(<void **>&self.cand, &self.cand_cap, self.n_resting + 1, sizeof(uint32_t)):
             return LOB_E_NOMEM
         return LOB_OK
 
@@ -833,7 +816,7 @@ cdef class Simulator:
     cdef int push_action(self, int64_t time, uint32_t i, int kind) noexcept nogil:
         cdef Py_ssize_t k, parent
         cdef Action a
-        if not grow(<void **>&self.heap, &self.heap_cap, self.n_heap + 1, sizeof(Action)):
+        if not grow_rows(<void **>&self.heap, &self.heap_cap, self.n_heap + 1, sizeof(Action)):
             return LOB_E_NOMEM
         a.time = time
         a.seq = self.sent
@@ -1141,7 +1124,7 @@ cdef class Simulator:
         cdef uint32_t i = <uint32_t>self.n_own
         if <uint64_t>self.n_own >= self.id_cap or self.n_own >= 0x7FFFFFFF:
             raise OverflowError(f"Simulator: no own order ids left ({self.n_own} used)")
-        if not grow(<void **>&self.own, &self.own_cap, self.n_own + 1, sizeof(OwnOrder)):
+        if not grow_rows(<void **>&self.own, &self.own_cap, self.n_own + 1, sizeof(OwnOrder)):
             raise MemoryError("Simulator: out of memory for own orders")
         if self.push_action(ts + self.latency_ns, i, NEW_ORDER):
             raise MemoryError("Simulator: out of memory for actions in flight")

@@ -10,13 +10,14 @@ handler in main() does that for every command, so a command just raises
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import pathlib
 import sys
 import time
 import warnings
 import zlib
-from typing import Any, Callable, NoReturn, Optional, Sequence
+from typing import Any, Callable, Iterator, NoReturn, Optional, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -330,24 +331,36 @@ def _replay_itch(args: argparse.Namespace, path: pathlib.Path, features: Optiona
     return 0
 
 
+def dbn_instrument(path: pathlib.Path, symbol: Optional[str]) -> Optional[int]:
+    """--symbol of a DBN file: its numeric instrument_id (None: not given)."""
+    if symbol is None:
+        return None
+    try:
+        return int(symbol)
+    except ValueError:
+        raise Refused(f"{path}: DBN: --symbol takes a numeric instrument_id, got {symbol!r}", str(path)) from None
+
+
+@contextlib.contextmanager
+def naming_dbn_symbol(path: pathlib.Path, instrument: Optional[int], hint: str) -> Iterator[None]:
+    """A DBN file of several instruments read without --symbol: the reader's
+    refusal, with the option that picks one (`hint`) named."""
+    try:
+        yield
+    except ValueError as exc:
+        if instrument is None and "instrument" in str(exc):
+            raise Refused(f"{exc} ({hint})", str(path)) from exc
+        raise
+
+
 def _replay_dbn(args: argparse.Namespace, path: pathlib.Path, features: Optional[str]) -> int:
     """DBN (Databento MBO): one instrument (--symbol takes its instrument id)."""
     from lob.replay import replay_dbn_file
 
-    instrument = None
-    if args.symbol is not None:
-        try:
-            instrument = int(args.symbol)
-        except ValueError:
-            raise Refused(f"{path}: DBN: --symbol takes a numeric instrument_id, got {args.symbol!r}",
-                          str(path)) from None
-    try:
+    instrument = dbn_instrument(path, args.symbol)
+    with naming_dbn_symbol(path, instrument, "lob replay: --symbol ID keeps one"):
         result = replay_dbn_file(path, instrument=instrument, depth=args.depth, signals=args.signals,
                                  features=features, config=book_config(args))
-    except ValueError as exc:
-        if instrument is None and "instrument" in str(exc):
-            raise Refused(f"{exc} (lob replay: --symbol ID keeps one)", str(path)) from exc   # name the option
-        raise
     print(result.summary(f"{path.name}: Databento MBO, {result.events:,} events"))
     _features_line(features)
     return 0

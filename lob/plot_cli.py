@@ -111,16 +111,9 @@ def _lobster_name(path: pathlib.Path) -> str:
 def load(args: argparse.Namespace, path: pathlib.Path) -> Loaded:
     """The events of FILE as `lob replay` reads them (format from --format,
     the first bytes or the name)."""
-    from lob import cli
-    from lob.errors import error
+    from lob.replay import detect_format
 
-    sniffed = cli._sniff(path)
-    if args.format and sniffed and sniffed != args.format:
-        raise error(20, source=str(path), line=1 if args.format == "lobster" else None,
-                    offset=None if args.format == "lobster" else 0,
-                    detail=f"not {cli._FORMAT_NAMES[args.format]}: the file starts like "
-                           f"{cli._FORMAT_NAMES[sniffed]} (--format {sniffed}, or leave --format out)")
-    fmt = args.format or sniffed or cli._guess_format(path)
+    fmt = detect_format(path, args.format)
     if fmt == "lobster":
         return _load_lobster(args, path)
     if fmt == "dbn":
@@ -132,7 +125,6 @@ def _load_lobster(args: argparse.Namespace, path: pathlib.Path) -> Loaded:
     import lob.io
     from lob import cli
 
-    cli._check_text(path)
     orderbook: Optional[pathlib.Path] = None
     if not (args.orderbook and args.orderbook.lower() == "none"):
         orderbook = pathlib.Path(args.orderbook) if args.orderbook else path.with_name(
@@ -155,9 +147,7 @@ def _load_itch(args: argparse.Namespace, path: pathlib.Path) -> Loaded:
     if not sum(parser.counts.values()):
         raise error(28, source=str(path), detail="no ITCH 5.0 messages in the file")
     if args.symbol and args.symbol not in books:
-        known = ("it is in the stock directory" if args.symbol in parser.directory.values()
-                 else "it is not in the stock directory")
-        raise error(20, source=str(path), detail=f"no order events for symbol {args.symbol!r} ({known})")
+        cli._no_symbol(path, args.symbol, parser)
     if not books:
         raise error(28, source=str(path), detail=f"no order events ({len(parser.directory):,} stocks in the "
                                                  f"directory, only directory and system messages): nothing to draw")
@@ -166,30 +156,12 @@ def _load_itch(args: argparse.Namespace, path: pathlib.Path) -> Loaded:
 
 
 def _load_dbn(args: argparse.Namespace, path: pathlib.Path) -> Loaded:
-    import lob.io
     from lob import cli
-    from lob.errors import error
+    from lob.replay import read_dbn_file
 
-    instrument = None
-    if args.symbol is not None:
-        try:
-            instrument = int(args.symbol)
-        except ValueError:
-            raise cli.Refused(f"{path}: DBN: --symbol takes a numeric instrument_id, got {args.symbol!r}",
-                              str(path)) from None
-    try:
-        events = lob.io.read_dbn(path, instrument_id=instrument)
-    except ValueError as exc:
-        if instrument is None and "instrument" in str(exc):
-            raise cli.Refused(f"{exc} (lob plot: --symbol ID draws one)", str(path)) from exc
-        raise
-    except Exception as exc:        # the decoder's own error type (databento_dbn.DBNError)
-        if type(exc).__name__ != "DBNError":
-            raise
-        raise error(20, source=str(path), detail=f"not a readable DBN file: {exc}") from exc
-    if not len(events):
-        raise error(28, source=str(path), detail="no MBO records" + (
-            f" for instrument {instrument}" if instrument is not None else ""))
+    instrument = cli.dbn_instrument(path, args.symbol)
+    with cli.naming_dbn_symbol(path, instrument, "lob plot: --symbol ID draws one"):
+        events = read_dbn_file(path, instrument)
     name = f"instrument {instrument}, " if instrument is not None else ""
     return Loaded(events, cli.DBN_PRICES[0], True, f"{path.name} (Databento MBO{', ' + name[:-2] if name else ''})",
                   "contracts", "")

@@ -691,28 +691,28 @@ def replay_itch_stocks(path: PathLike, symbols: Optional[Any] = None, *, depth: 
     return ItchRun(parser, parse_s, os.path.getsize(path), replays, seconds)
 
 
+def read_dbn_file(path: PathLike, instrument: Optional[int] = None) -> npt.NDArray[np.void]:
+    """lob.io.read_dbn's events of one instrument, refusing a file that holds
+    no MBO records (for it) as every command does."""
+    import lob.io
+    from lob.errors import error
+
+    events = lob.io.read_dbn(path, instrument_id=instrument)
+    if not len(events):
+        raise error(28, source=os.fspath(path), detail="no MBO records" + (
+            f" for instrument {instrument}" if instrument is not None else ""))
+    return events
+
+
 def replay_dbn_file(path: PathLike, *, instrument: Optional[int] = None, depth: int = 0, signals: bool = False,
                     features: Optional[PathLike] = None, config: BookConfig = BookConfig()) -> Replay:
     """Replay a Databento MBO file (DBN, plain or zstd) as `lob replay` does:
     one instrument (`instrument`: its instrument_id, required when the file
     holds several), in a book that may lock or cross between the records of
     one exchange event.  features: a .npy / .parquet file for every row."""
-    import lob.io
-    from lob.errors import error
     from lob.kinds import ADD, MODIFY, TRADE
 
-    source = os.fspath(path)
-    try:
-        events = lob.io.read_dbn(path, instrument_id=instrument)
-    except (ValueError, OSError, MemoryError):
-        raise
-    except Exception as exc:        # the decoder's own error type (databento_dbn.DBNError)
-        if type(exc).__name__ != "DBNError":
-            raise
-        raise error(20, source=source, detail=f"not a readable DBN file: {exc}") from exc
-    if not len(events):
-        raise error(28, source=source, detail="no MBO records" + (
-            f" for instrument {instrument}" if instrument is not None else ""))
+    events = read_dbn_file(path, instrument)
     priced = np.isin(events["kind"], (ADD, MODIFY, TRADE))
     # a venue's book may lock or cross between the records of one exchange event
     return replay(events, config.new_book(allow_cross=True), depth=depth, signals=signals, features_path=features,

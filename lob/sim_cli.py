@@ -108,18 +108,14 @@ def load_events(args: argparse.Namespace) -> tuple[npt.NDArray[np.void], str, in
     the simulator replays, the integer price units per instrument unit, and
     a name for the header (the stock, the instrument, the pair)."""
     import lob.io
-    from lob.cli import (_FORMAT_NAMES, DBN_PRICES, ITCH_PRICES, LOBSTER_PRICES, Refused, _check_text,
-                         _guess_format, _sniff)
+    from lob.cli import (DBN_PRICES, ITCH_PRICES, LOBSTER_PRICES, Refused, _no_symbol, dbn_instrument,
+                         naming_dbn_symbol)
     from lob.errors import error
+    from lob.replay import detect_format, read_dbn_file
 
     path = pathlib.Path(args.file)
-    sniffed = _sniff(path)
-    if args.format and sniffed and sniffed != args.format:
-        raise error(20, source=str(path), offset=0, detail=f"not {_FORMAT_NAMES[args.format]}: the file starts "
-                                                           f"like {_FORMAT_NAMES[sniffed]}")
-    fmt = args.format or sniffed or _guess_format(path)
+    fmt = detect_format(path, args.format)
     if fmt == "lobster":
-        _check_text(path)
         orderbook = pathlib.Path(args.orderbook) if args.orderbook else path.with_name(
             path.name.replace("_message_", "_orderbook_"))
         if orderbook == path or not orderbook.exists():
@@ -128,23 +124,9 @@ def load_events(args: argparse.Namespace) -> tuple[npt.NDArray[np.void], str, in
         stream = lob.io.read_lobster_stream(path, orderbook)
         return stream.events, fmt, LOBSTER_PRICES[0], f"LOBSTER {path.name} with {orderbook.name}"
     if fmt == "dbn":
-        instrument = None
-        if args.symbol is not None:
-            try:
-                instrument = int(args.symbol)
-            except ValueError:
-                raise Refused(f"{path}: DBN: --symbol takes a numeric instrument_id, got {args.symbol!r}",
-                              str(path)) from None
-        try:
-            events = lob.io.read_dbn(path, instrument_id=instrument)
-        except ValueError as exc:
-            if instrument is None and "instrument" in str(exc):
-                raise Refused(f"{exc} (--symbol ID picks one)", str(path)) from exc
-            raise
-        except Exception as exc:        # the decoder's own error type (databento_dbn.DBNError)
-            if type(exc).__name__ != "DBNError":
-                raise
-            raise error(20, source=str(path), detail=f"not a readable DBN file: {exc}") from exc
+        instrument = dbn_instrument(path, args.symbol)
+        with naming_dbn_symbol(path, instrument, "--symbol ID picks one"):
+            events = read_dbn_file(path, instrument)
         what = f"Databento MBO {path.name}" + (f" instrument {instrument}" if instrument is not None else "")
         return events, fmt, DBN_PRICES[0], what
     parser = lob.io.ItchParser()
@@ -153,9 +135,7 @@ def load_events(args: argparse.Namespace) -> tuple[npt.NDArray[np.void], str, in
         raise error(28, source=str(path), detail="no ITCH 5.0 messages in the file")
     if args.symbol:
         if args.symbol not in books:
-            known = "it is in the stock directory" if args.symbol in parser.directory.values() else \
-                "it is not in the stock directory"
-            raise error(20, source=str(path), detail=f"no order events for symbol {args.symbol!r} ({known})")
+            _no_symbol(path, args.symbol, parser)
         symbol = args.symbol
     elif len(books) == 1:
         symbol = next(iter(books))
