@@ -287,7 +287,7 @@ def _replay_itch(args: argparse.Namespace, path: pathlib.Path, features: Optiona
         print(result.summary(f"{args.symbol}: {result.events:,} events"))
         _features_line(features)
         return 0
-    parser = lob.io.ItchParser()
+    parser = lob.io.ItchParser(source=str(path))
     start = time.perf_counter()
     books = lob.io.read_itch(path, parser=parser)
     parse_s = time.perf_counter() - start
@@ -573,6 +573,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         debug = "--debug" in argv
         args = build_parser().parse_args([a for a in argv if a != "--debug"])
     source = next((str(getattr(args, name)) for name in INPUT_ARGUMENTS if getattr(args, name, None)), None)
+    command = getattr(args, "prog", args.command)      # "feed serve": the subcommand too
     with warnings.catch_warnings():
         if not debug:
             warnings.showwarning = _warning_line
@@ -588,12 +589,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         except KeyboardInterrupt:
             if debug:
                 raise
-            print(f"lob {args.command}: interrupted", file=sys.stderr)
+            print(f"lob {command}: interrupted", file=sys.stderr)
             return 130
         except INPUT_ERRORS as exc:
             if debug:
                 raise
-            print(refusal(exc, args.command, source), file=sys.stderr)
+            print(refusal(exc, command, source), file=sys.stderr)
             return EXIT_REFUSED
 
 

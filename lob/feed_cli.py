@@ -53,7 +53,7 @@ def register(subparsers) -> None:
     serve.add_argument("--heartbeat", type=_float, default=1.0, help="seconds of silence before a heartbeat")
     serve.add_argument("--linger", type=_float, default=1.0,
                        help="seconds to keep sending end of session after the last request (default 1)")
-    serve.set_defaults(func=serve_command)
+    serve.set_defaults(func=serve_command, prog="feed serve")
 
     listen = sub.add_parser("listen", help="join a MoldUDP64 ITCH stream, recover what is lost, keep the books")
     listen.add_argument("--port", type=_int, required=True, help="UDP port the stream comes to")
@@ -70,14 +70,14 @@ def register(subparsers) -> None:
                         help="seconds of unanswered requests before a message counts as lost (default 5)")
     listen.add_argument("--ring-size", type=_int, default=1 << 18, help="messages the ring holds (default 262144)")
     listen.add_argument("--stats", action="store_true", help="print every counter and the latency to stderr")
-    listen.set_defaults(func=listen_command)
+    listen.set_defaults(func=listen_command, prog="feed listen")
 
 
 def serve_command(args) -> int:
     from lob.errors import LobError
     from lob.feed import Publisher
 
-    prog = "lob feed serve"
+    prog = f"lob {args.prog}"
     try:
         pub = Publisher(args.file, args.port, args.request_port, host=args.host, session=args.session,
                         rate=args.rate, drop=args.drop, reorder=args.reorder, duplicate=args.duplicate,
@@ -101,7 +101,7 @@ def serve_command(args) -> int:
 def listen_command(args) -> int:
     from lob.feed import Listener
 
-    prog = "lob feed listen"
+    prog = f"lob {args.prog}"
     for name in ("timeout", "idle_timeout"):
         value = getattr(args, name)
         if value is not None and not value > 0:

@@ -142,7 +142,7 @@ def _load_itch(args: argparse.Namespace, path: pathlib.Path) -> Loaded:
     from lob import cli
     from lob.errors import error
 
-    parser = lob.io.ItchParser()
+    parser = lob.io.ItchParser(source=str(path))
     books = lob.io.read_itch(path, symbols=[args.symbol] if args.symbol else None, parser=parser)
     if not sum(parser.counts.values()):
         raise error(28, source=str(path), detail="no ITCH 5.0 messages in the file")

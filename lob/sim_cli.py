@@ -129,7 +129,7 @@ def load_events(args: argparse.Namespace) -> tuple[npt.NDArray[np.void], str, in
             events = read_dbn_file(path, instrument)
         what = f"Databento MBO {path.name}" + (f" instrument {instrument}" if instrument is not None else "")
         return events, fmt, DBN_PRICES[0], what
-    parser = lob.io.ItchParser()
+    parser = lob.io.ItchParser(source=str(path))
     books = lob.io.read_itch(path, symbols=[args.symbol] if args.symbol else None, parser=parser)
     if not sum(parser.counts.values()):
         raise error(28, source=str(path), detail="no ITCH 5.0 messages in the file")
@@ -342,6 +342,9 @@ def _bps_from_report(name: str) -> tuple[float, Optional[float], str]:
         except json.JSONDecodeError as exc:
             raise Refused(f"{name}: line {exc.lineno}: not JSON ({exc.msg}); give an `lob exec-sim --json` "
                           f"output", name) from None
+        except UnicodeDecodeError as exc:
+            raise Refused(f"{name}: byte offset {exc.start}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); "
+                          f"give an `lob exec-sim --json` output", name) from None
     strategies = report.get("strategies") if isinstance(report, dict) else None
     if not isinstance(strategies, dict):
         raise Refused(f"{name}: no 'strategies' object: not an `lob exec-sim --json` output", name)

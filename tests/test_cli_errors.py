@@ -44,7 +44,10 @@ def test_a_missing_file(tmp_path):
 
 
 def test_a_binary_file_read_as_itch(files):
-    assert_refused(run_lob("replay", files.binary), "noise.bin", "byte offset 0", "unknown message type")
+    for command in (["replay"], ["plot"], ["exec-sim", "--side", "buy", "--qty", "5", "--start", "0"]):
+        line = assert_refused(run_lob(*command[:1], files.binary, *command[1:]), "noise.bin", "byte offset 0",
+                              "unknown message type")
+        assert "<bytes>" not in line         # the parser is named after the file
 
 
 def test_a_binary_file_read_as_lobster(files):

@@ -473,6 +473,7 @@ def test_cli_listen_stops_when_the_stream_is_silent():
 
 @pytest.mark.parametrize("args, message", [
     (["feed", "serve", "missing.itch", "--port", "1", "--request-port", "2"], "no such file"),
+    (["feed", "serve", "{empty}", "--port", "1", "--request-port", "2"], "the file is empty"),
     (["feed", "serve", "{itch}", "--port", "99999", "--request-port", "2"], "port must be in"),
     (["feed", "serve", "{itch}", "--port", "1", "--request-port", "2", "--drop", "2"], "drop must be in"),
     (["feed", "serve", "{itch}", "--port", "1", "--request-port", "2", "--rate", "x"], "not a number"),
@@ -481,7 +482,10 @@ def test_cli_listen_stops_when_the_stream_is_silent():
     (["feed", "listen", "--request-port", "2"], "--port"),
     (["feed", "listen", "--port", "1", "--request-port", "2", "--timeout", "0"], "--timeout must be > 0"),
 ])
-def test_cli_bad_input_one_line(itch_file, args, message):
-    done = run_lob(*[a.format(itch=itch_file) for a in args])
+def test_cli_bad_input_one_line(itch_file, args, message, tmp_path):
+    empty = tmp_path / "empty.itch"
+    empty.write_bytes(b"")
+    done = run_lob(*[a.format(itch=itch_file, empty=empty) for a in args])
     assert done.returncode != 0
     assert done.stderr.count("\n") == 1 and message in done.stderr and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"lob feed {args[1]}")          # the subcommand is named

@@ -114,6 +114,10 @@ def test_calc_from_the_command_line(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     assert_refused(run_lob("calc", "--monthly-volume", "5e7", "--from-sim", bad), "bad.json", "line 1")
+    binary = tmp_path / "binary.json"
+    binary.write_bytes(b"{\xac\x00\xff")
+    assert_refused(run_lob("calc", "--monthly-volume", "5e7", "--from-sim", binary), "binary.json",
+                   "byte offset 1", "not UTF-8")
     alone = tmp_path / "alone.json"
     alone.write_text(json.dumps({"strategies": {"market": {"slippage_bps": 1.0}}}))
     assert_refused(run_lob("calc", "--monthly-volume", "5e7", "--from-sim", alone), "besides 'market'")
